@@ -1,0 +1,287 @@
+//! Reading `application/x-www-form-urlencoded` bodies the way PHP 8.2 fills `$_POST`.
+
+use crate::tree::{Key, Map, Value};
+
+/// PHP's input limits. The defaults are PHP's defaults (`max_input_vars`,
+/// `max_input_nesting_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Processing stops once more than this many segments have been processed.
+    pub max_vars: usize,
+    /// A name with more bracket groups than this removes its whole top-level entry.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_vars: 1000,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Parses a form body with PHP's default limits.
+pub fn parse(body: &[u8]) -> Map {
+    parse_with(body, Limits::default())
+}
+
+/// Parses a form body with the given limits.
+pub fn parse_with(body: &[u8], limits: Limits) -> Map {
+    let mut map = Map::new();
+    let mut processed = 0usize;
+    for segment in segments(body) {
+        let (raw_name, raw_value) = match segment.iter().position(|&b| b == b'=') {
+            Some(eq) => (&segment[..eq], &segment[eq + 1..]),
+            None => (segment, &b""[..]),
+        };
+        let name = url_decode(raw_name);
+        register_variable(&mut map, &name, url_decode(raw_value), limits.max_depth);
+        processed += 1;
+        if processed > limits.max_vars {
+            break;
+        }
+    }
+    map
+}
+
+/// The pieces between `&` bytes; a trailing empty piece is not a segment.
+fn segments(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let trimmed = body.strip_suffix(b"&").unwrap_or(body);
+    let pieces = (!body.is_empty()).then(|| trimmed.split(|&b| b == b'&'));
+    pieces.into_iter().flatten()
+}
+
+/// PHP's `urldecode`: `+` is a space, `%XX` a byte, any other `%` is kept as it is.
+pub fn url_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => match input.get(i + 1..i + 3).and_then(|p| hex_pair(p[0], p[1])) {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex_pair(high: u8, low: u8) -> Option<u8> {
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    Some(digit(high)? << 4 | digit(low)?)
+}
+
+/// Stores one decoded variable as PHP's `php_register_variable_ex` does: the name is cut at its
+/// first NUL, leading spaces go, ' ' and '.' in the base become '_', and bracket groups nest.
+/// Multipart bodies feed their parts through here too.
+pub fn register_variable(map: &mut Map, name: &[u8], value: Vec<u8>, max_depth: usize) {
+    let name = match name.iter().position(|&b| b == 0) {
+        Some(nul) => &name[..nul],
+        None => name,
+    };
+    let start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
+    let name = &name[start..];
+
+    let bracket = name.iter().position(|&b| b == b'[');
+    let base_end = bracket.unwrap_or(name.len());
+    let base = mangle(&name[..base_end], false);
+    if base.is_empty() {
+        return;
+    }
+    let Some(bracket) = bracket else {
+        map.insert(Key::from_bytes(&base), Value::Bytes(value));
+        return;
+    };
+    let rest = &name[bracket..];
+    if !rest[1..].contains(&b']') {
+        let mut plain = base;
+        plain.push(b'_');
+        plain.extend(mangle(&rest[1..], true));
+        map.insert(Key::from_bytes(&plain), Value::Bytes(value));
+        return;
+    }
+
+    let groups = bracket_groups(rest, max_depth);
+    let Some(groups) = groups else {
+        map.remove(&Key::from_bytes(&base));
+        return;
+    };
+    store_nested(map, Key::from_bytes(&base), &groups, value);
+}
+
+/// Replaces ' ' and '.' (and '[' when asked) by '_', as PHP does for variable names.
+fn mangle(part: &[u8], brackets_too: bool) -> Vec<u8> {
+    part.iter()
+        .map(|&b| match b {
+            b' ' | b'.' => b'_',
+            b'[' if brackets_too => b'_',
+            other => other,
+        })
+        .collect()
+}
+
+/// One `[...]` of a name: a key, or an append (`[]`).
+enum Group<'a> {
+    Key(&'a [u8]),
+    Append,
+}
+
+/// Reads the bracket groups of `rest` (which starts with the first `[`). `None` means the name
+/// nests deeper than `max_depth`, which removes its base.
+fn bracket_groups(rest: &[u8], max_depth: usize) -> Option<Vec<Group<'_>>> {
+    let mut groups = Vec::new();
+    let mut pos = 0; // at a '['
+    loop {
+        if groups.len() + 1 > max_depth {
+            return None;
+        }
+        let key_start = pos + 1;
+        let mut probe = key_start;
+        if rest.get(probe).is_some_and(|&b| is_c_space(b)) {
+            probe += 1;
+        }
+        if rest.get(probe) == Some(&b']') {
+            groups.push(Group::Append);
+            pos = probe + 1;
+        } else {
+            match rest[probe.min(rest.len())..]
+                .iter()
+                .position(|&b| b == b']')
+            {
+                Some(offset) => {
+                    let close = probe + offset;
+                    groups.push(Group::Key(&rest[key_start..close]));
+                    pos = close + 1;
+                }
+                // An unterminated later group ends the sequence at the previous one.
+                None => return Some(groups),
+            }
+        }
+        if rest.get(pos) != Some(&b'[') {
+            return Some(groups);
+        }
+    }
+}
+
+/// The white-space test PHP applies right after a `[`.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn store_nested(map: &mut Map, base: Key, groups: &[Group<'_>], value: Vec<u8>) {
+    let mut current = map;
+    let mut key = Some(base);
+    for group in groups {
+        let parent = current;
+        current = match key.take() {
+            Some(k) => parent.child_array(k),
+            None => {
+                let Some(appended) = parent.push(Value::Array(Map::new())) else {
+                    return;
+                };
+                match parent.get_mut(&Key::Int(appended)) {
+                    Some(Value::Array(child)) => child,
+                    _ => unreachable!("an array was just appended"),
+                }
+            }
+        };
+        key = match group {
+            Group::Key(bytes) => Some(Key::from_bytes(bytes)),
+            Group::Append => None,
+        };
+    }
+    match key {
+        Some(k) => current.insert(k, Value::Bytes(value)),
+        None => {
+            current.push(Value::Bytes(value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build_query;
+
+    fn rebuilt(body: &[u8]) -> String {
+        String::from_utf8(build_query(&parse(body))).unwrap()
+    }
+
+    /// The verified examples of the wire contract (SPEC §4.8).
+    #[test]
+    fn verified_examples() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"a.b=1&a+b=2& c=3", "a_b=2&c=3"),
+            (b"x=1&y=2&x=3", "x=3&y=2"),
+            (b"a[x]=1&b=2&a[y]=3", "a%5Bx%5D=1&a%5By%5D=3&b=2"),
+            (
+                b"r[]=a&r[]=b&r[5]=c&r[]=d",
+                "r%5B0%5D=a&r%5B1%5D=b&r%5B5%5D=c&r%5B6%5D=d",
+            ),
+            (b"n[-3]=a&n[]=b", "n%5B-3%5D=a&n%5B-2%5D=b"),
+            (b"z[ ]=a&z[ x]=b&z[]=c", "z%5B0%5D=a&z%5B+x%5D=b&z%5B1%5D=c"),
+            (b"k[a]b=1&k[c][d]e=2", "k%5Ba%5D=1&k%5Bc%5D%5Bd%5D=2"),
+            (b"a[b=1&c[d.e=2&f[g][h=3", "a_b=1&c_d_e=2&f%5Bg%5D=3"),
+            (b"a[=1&x]=2", "a_=1&x%5D=2"),
+            (b"a[%5B]=1&a[x[y]=2", "a%5B%5B%5D=1&a%5Bx%5By%5D=2"),
+            (b"a[][x]=1&a[][x]=2", "a%5B0%5D%5Bx%5D=1&a%5B1%5D%5Bx%5D=2"),
+            (b"h=1&h[]=2", "h%5B0%5D=2"),
+            (b"q[a]=1&q=2&q[b]=3", "q%5Bb%5D=3"),
+            (
+                b"s[01]=a&s[1]=b&s[1.5]=c",
+                "s%5B01%5D=a&s%5B1%5D=b&s%5B1.5%5D=c",
+            ),
+            (b"&&a=1&&", "a=1"),
+            (b"[x]=1&=2", ""),
+            (b"a%00b=1&c=%00d", "a=1&c=%00d"),
+            (b"p=%zz&q=%4&r=%41%4a%4A", "p=%25zz&q=%254&r=AJJ"),
+            (b"a=1;b=2", "a=1%3Bb%3D2"),
+            (b"e=%e2%82%ac&f=%FF", "e=%E2%82%AC&f=%FF"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                rebuilt(body),
+                *expected,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn too_deep_a_name_removes_its_base() {
+        let body = format!("x=0&a=0&x{}=1&x=5&b=2", "[k]".repeat(65));
+        assert_eq!(rebuilt(body.as_bytes()), "a=0&x=5&b=2");
+        let at_limit = format!("x{}=1", "[k]".repeat(64));
+        assert_eq!(parse(at_limit.as_bytes()).len(), 1);
+    }
+
+    #[test]
+    fn at_most_1001_segments_are_read() {
+        let body: Vec<String> = (1..=1002).map(|i| format!("v{i}={i}")).collect();
+        let map = parse(body.join("&").as_bytes());
+        assert_eq!(map.len(), 1001);
+        assert!(map.get_str("v1001").is_some());
+        assert!(map.get_str("v1002").is_none());
+    }
+
+    #[test]
+    fn empty_segments_count_towards_the_limit() {
+        let body = format!("{}a=1", "&".repeat(1001));
+        assert!(parse(body.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn percent_at_the_end_is_literal() {
+        assert_eq!(url_decode(b"a%"), b"a%");
+        assert_eq!(url_decode(b"a%4"), b"a%4");
+        assert_eq!(url_decode(b"%41"), b"A");
+    }
+}
