@@ -1,0 +1,526 @@
+//! What clickbill stores: tenants, products, coupons, partners and orders (SPEC §9).
+
+use clickbill_protocol::value::{Login, Money, Percent};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A tenant's internal number; never on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(pub i64);
+
+/// An order number: positive, unique and increasing within its tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BillId(i64);
+
+impl BillId {
+    /// Accepts positive numbers only.
+    pub fn new(n: i64) -> Option<BillId> {
+        (n > 0).then_some(BillId(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for BillId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A product's number within its tenant, increasing from 1 and never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(pub i64);
+
+/// A partner's number within its tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartnerId(pub i64);
+
+/// A coupon's number within its tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CouponId(pub i64);
+
+/// A product code (`good_name`): 1–100 characters from `A–Z a–z 0–9 _ - .` (SPEC §9.2).
+/// Codes compare case-insensitively; the stored spelling is kept for output.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GoodName(String);
+
+impl GoodName {
+    pub fn parse(text: &str) -> Option<GoodName> {
+        let valid = (1..=100).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        valid.then(|| GoodName(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form used for case-insensitive look-ups.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for GoodName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One account: its login, secret, settings and everything below them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub login: Login,
+    pub secret: String,
+    pub enabled: bool,
+    pub custom_domains: Vec<String>,
+    pub settings: TenantSettings,
+}
+
+/// The settings of SPEC §9.1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantSettings {
+    pub time_zone: chrono_tz::Tz,
+    pub first_bill_id: i64,
+    pub api_orders_enabled: bool,
+    pub prepayment_enabled: bool,
+    pub prepayment_minsum: Money,
+    pub require_activation: bool,
+    pub subscribe_limit_per_ip: u32,
+    pub unsubscribe_url: String,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            time_zone: chrono_tz::Europe::Moscow,
+            first_bill_id: 1,
+            api_orders_enabled: true,
+            prepayment_enabled: false,
+            prepayment_minsum: Money::from_minor(100_000),
+            require_activation: false,
+            subscribe_limit_per_ip: 0,
+            unsubscribe_url: String::new(),
+        }
+    }
+}
+
+/// A product commission for one partner level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commission {
+    Percent(Percent),
+    Fixed(Money),
+}
+
+impl Commission {
+    /// The fee this commission earns on an item of effective sum `sum` (SPEC §9.4).
+    pub fn fee(self, sum: Money) -> Money {
+        match self {
+            Commission::Percent(percent) => sum.percent_of(percent),
+            Commission::Fixed(amount) => amount.min(sum),
+        }
+    }
+}
+
+/// Where each order event of a product is sent (SPEC §16.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotificationUrls {
+    pub new_order: String,
+    pub paid: String,
+    pub prepaid: String,
+    pub cancel: String,
+    pub moneyback: String,
+}
+
+/// A catalogue entry (SPEC §9.2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Product {
+    pub id: ProductId,
+    pub code: GoodName,
+    pub title: String,
+    pub physical: bool,
+    pub price: Money,
+    pub parent_id: String,
+    pub urls: NotificationUrls,
+    pub success_link: String,
+    pub client_groups: Vec<String>,
+    pub cash_on_delivery_only: bool,
+    pub quickpost_article: String,
+    pub post_service: String,
+    pub prepayment_minsum: Option<Money>,
+    /// Auto-cancel delay in seconds; 0 means none.
+    pub timer_kill: i64,
+    /// Commission per partner level (1, 2, …).
+    pub partner_fees: BTreeMap<u32, Commission>,
+}
+
+/// The attributes of a product as given to `AddGood` or the command line; `id` comes from the
+/// store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductSpec {
+    pub code: GoodName,
+    pub title: String,
+    pub physical: bool,
+    pub price: Money,
+    pub parent_id: String,
+    pub urls: NotificationUrls,
+    pub success_link: String,
+    pub client_groups: Vec<String>,
+    pub cash_on_delivery_only: bool,
+    pub quickpost_article: String,
+    pub post_service: String,
+    pub prepayment_minsum: Option<Money>,
+    pub timer_kill: i64,
+    pub partner_fees: BTreeMap<u32, Commission>,
+}
+
+impl ProductSpec {
+    /// A digital product with only the required attributes set.
+    pub fn new(code: GoodName, title: impl Into<String>, price: Money) -> ProductSpec {
+        ProductSpec {
+            code,
+            title: title.into(),
+            physical: false,
+            price,
+            parent_id: "0".to_owned(),
+            urls: NotificationUrls::default(),
+            success_link: String::new(),
+            client_groups: Vec::new(),
+            cash_on_delivery_only: false,
+            quickpost_article: String::new(),
+            post_service: String::new(),
+            prepayment_minsum: None,
+            timer_kill: 0,
+            partner_fees: BTreeMap::new(),
+        }
+    }
+
+    pub fn into_product(self, id: ProductId) -> Product {
+        Product {
+            id,
+            code: self.code,
+            title: self.title,
+            physical: self.physical,
+            price: self.price,
+            parent_id: self.parent_id,
+            urls: self.urls,
+            success_link: self.success_link,
+            client_groups: self.client_groups,
+            cash_on_delivery_only: self.cash_on_delivery_only,
+            quickpost_article: self.quickpost_article,
+            post_service: self.post_service,
+            prepayment_minsum: self.prepayment_minsum,
+            timer_kill: self.timer_kill,
+            partner_fees: self.partner_fees,
+        }
+    }
+}
+
+/// A change to a product: each `Some` replaces the stored value (`UpdateGood`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductPatch {
+    pub title: Option<String>,
+    pub physical: Option<bool>,
+    pub price: Option<Money>,
+    pub parent_id: Option<String>,
+    pub url_new_order: Option<String>,
+    pub url_paid: Option<String>,
+    pub url_prepaid: Option<String>,
+    pub url_cancel: Option<String>,
+    pub url_moneyback: Option<String>,
+    pub success_link: Option<String>,
+    pub client_groups: Option<Vec<String>>,
+    pub cash_on_delivery_only: Option<bool>,
+    pub quickpost_article: Option<String>,
+    pub post_service: Option<String>,
+    pub prepayment_minsum: Option<Money>,
+    pub timer_kill: Option<i64>,
+    pub partner_fees: Option<BTreeMap<u32, Commission>>,
+}
+
+impl ProductPatch {
+    pub fn apply(self, product: &mut Product) {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        set(&mut product.title, self.title);
+        set(&mut product.physical, self.physical);
+        set(&mut product.price, self.price);
+        set(&mut product.parent_id, self.parent_id);
+        set(&mut product.urls.new_order, self.url_new_order);
+        set(&mut product.urls.paid, self.url_paid);
+        set(&mut product.urls.prepaid, self.url_prepaid);
+        set(&mut product.urls.cancel, self.url_cancel);
+        set(&mut product.urls.moneyback, self.url_moneyback);
+        set(&mut product.success_link, self.success_link);
+        set(&mut product.client_groups, self.client_groups);
+        set(
+            &mut product.cash_on_delivery_only,
+            self.cash_on_delivery_only,
+        );
+        set(&mut product.quickpost_article, self.quickpost_article);
+        set(&mut product.post_service, self.post_service);
+        if let Some(minsum) = self.prepayment_minsum {
+            product.prepayment_minsum = Some(minsum);
+        }
+        set(&mut product.timer_kill, self.timer_kill);
+        if let Some(fees) = self.partner_fees {
+            product.partner_fees.extend(fees);
+        }
+    }
+}
+
+/// A discount code (SPEC §9.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coupon {
+    pub id: CouponId,
+    pub code: String,
+    pub discount: Discount,
+    /// Products the coupon applies to; empty means all.
+    pub products: Vec<ProductId>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discount {
+    /// Above 0 and at most 100 %.
+    Percent(Percent),
+    Fixed(Money),
+}
+
+/// An affiliate (SPEC §9.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partner {
+    pub id: PartnerId,
+    pub login: String,
+    pub parent: Option<PartnerId>,
+    pub registered_at: i64,
+}
+
+/// `pay_status` (SPEC §9.5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayStatus {
+    Waiting,
+    Paid,
+    Cancel,
+    Moneyback,
+}
+
+impl PayStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayStatus::Waiting => "waiting",
+            PayStatus::Paid => "paid",
+            PayStatus::Cancel => "cancel",
+            PayStatus::Moneyback => "moneyback",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PayStatus> {
+        [
+            PayStatus::Waiting,
+            PayStatus::Paid,
+            PayStatus::Cancel,
+            PayStatus::Moneyback,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Delivery state, independent of payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DeliveryStatus {
+    #[default]
+    None,
+    Sent,
+    Returned,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::None => "",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Returned => "return",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        match text {
+            "" => Some(DeliveryStatus::None),
+            "sent" => Some(DeliveryStatus::Sent),
+            "return" => Some(DeliveryStatus::Returned),
+            _ => None,
+        }
+    }
+}
+
+/// The buyer's contact and delivery data as given with the order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Customer {
+    pub first_name: String,
+    pub last_name: String,
+    pub middle_name: String,
+    pub email: String,
+    pub phone: String,
+    pub country: String,
+    pub region: String,
+    pub city: String,
+    pub address: String,
+    pub postalcode: String,
+}
+
+/// Five UTM values in the order the order object lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Utm {
+    pub medium: String,
+    pub source: String,
+    pub campaign: String,
+    pub content: String,
+    pub term: String,
+}
+
+impl Utm {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.medium,
+            &self.source,
+            &self.campaign,
+            &self.content,
+            &self.term,
+        ]
+        .iter()
+        .all(|v| v.is_empty())
+    }
+}
+
+/// A partner's fee on one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerEntry {
+    pub level: u32,
+    pub partner_id: PartnerId,
+    pub partner_name: String,
+    pub fee: Money,
+}
+
+/// One product line of an order, a copy that outlives catalogue changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub product_id: ProductId,
+    pub code: String,
+    pub title: String,
+    /// Whether the product was physical when the order was created.
+    pub physical: bool,
+    /// Catalogue price when the order was created.
+    pub price: Money,
+    /// What the buyer pays for this item.
+    pub sum: Money,
+    pub pincode: String,
+    pub partners: Vec<PartnerEntry>,
+}
+
+/// A recorded payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Payment {
+    pub amount: Money,
+    pub at: i64,
+}
+
+/// Delivery data set by `UpdateOrderStatus` `sent`/`return`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    pub date: i64,
+    pub rpo: String,
+}
+
+/// An order as created, before the store gives it a number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub customer: Customer,
+    /// The reported creation time (`created`).
+    pub created: i64,
+    pub tag: String,
+    pub comment: String,
+    pub kupon: String,
+    pub domain: String,
+    pub client_ip: String,
+    pub utm: Utm,
+    pub aff_utm: Utm,
+    pub auto_cancel_at: Option<i64>,
+    /// The largest `good_prepayment_minsum` of the order's products, if any has one.
+    pub product_prepayment_minsum: Option<Money>,
+    pub items: Vec<Item>,
+}
+
+/// A stored order (SPEC §9.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub bill_id: BillId,
+    pub customer: Customer,
+    pub created: i64,
+    /// Server time of insertion; the duplicate rule looks at this, not at `created`.
+    pub inserted_at: i64,
+    pub tag: String,
+    pub comment: String,
+    pub kupon: String,
+    pub domain: String,
+    pub client_ip: String,
+    pub utm: Utm,
+    pub aff_utm: Utm,
+    pub pay_status: PayStatus,
+    /// Time of full payment; 0 while not fully paid.
+    pub paid_at: i64,
+    pub payway: String,
+    pub payments: Vec<Payment>,
+    pub delivery: Delivery,
+    pub auto_cancel_at: Option<i64>,
+    pub ext_ref_no: String,
+    pub product_prepayment_minsum: Option<Money>,
+    pub items: Vec<Item>,
+}
+
+impl Order {
+    /// The order a store makes of `new` when it assigns `bill_id` at server time `now`.
+    pub fn from_new(bill_id: BillId, new: NewOrder, now: i64) -> Order {
+        Order {
+            bill_id,
+            customer: new.customer,
+            created: new.created,
+            inserted_at: now,
+            tag: new.tag,
+            comment: new.comment,
+            kupon: new.kupon,
+            domain: new.domain,
+            client_ip: new.client_ip,
+            utm: new.utm,
+            aff_utm: new.aff_utm,
+            pay_status: PayStatus::Waiting,
+            paid_at: 0,
+            payway: String::new(),
+            payments: Vec::new(),
+            delivery: Delivery::default(),
+            auto_cancel_at: new.auto_cancel_at,
+            ext_ref_no: String::new(),
+            product_prepayment_minsum: new.product_prepayment_minsum,
+            items: new.items,
+        }
+    }
+}
+
+/// Tenant attributes given when an account is created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTenant {
+    pub login: Login,
+    pub secret: String,
+    pub custom_domains: Vec<String>,
+    pub settings: TenantSettings,
+}
