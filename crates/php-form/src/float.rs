@@ -56,6 +56,9 @@ fn significant_digits(value: f64, precision: usize) -> (String, i32) {
     if value == 0.0 {
         return ("0".to_owned(), 1);
     }
+    if let Some(kept) = integer_tie_rounded_down(value, precision) {
+        return kept;
+    }
     let scientific = format!("{:.*e}", precision - 1, value);
     let (mantissa, exponent) = scientific
         .split_once('e')
@@ -66,6 +69,27 @@ fn significant_digits(value: f64, precision: usize) -> (String, i32) {
         digits.pop();
     }
     (digits, exponent + 1)
+}
+
+/// `zend_dtoa` takes its own path for integers below 10^15 whenever its fast estimate cannot decide
+/// the rounding, which for integers happens only at an exact tie. On that path a tie that rounds
+/// down (the last kept digit is even) returns the kept digits as they are, trailing zeros
+/// included, so PHP prints 100000000000005.0 as `1.0000000000000E+14` and 944389163004305.0 as
+/// `9.4438916300430E+14`. Returns those digits and the decimal point, or `None` for every other
+/// value.
+fn integer_tie_rounded_down(value: f64, precision: usize) -> Option<(String, i32)> {
+    if value.fract() != 0.0 || value >= 1e15 {
+        return None;
+    }
+    // Exact: an integer below 10^15 fits in a u64 and has at most 15 digits.
+    let exact = (value as u64).to_string();
+    if exact.len() <= precision {
+        return None;
+    }
+    let (kept, dropped) = exact.split_at(precision);
+    let tie = dropped.starts_with('5') && dropped[1..].bytes().all(|b| b == b'0');
+    let rounds_down = b"02468".contains(&kept.as_bytes()[precision - 1]);
+    (tie && rounds_down).then(|| (kept.to_owned(), exact.len() as i32))
 }
 
 #[cfg(test)]
@@ -93,9 +117,39 @@ mod tests {
             (f64::NEG_INFINITY, "-INF"),
             (f64::NAN, "NAN"),
             (1.0 / 3.0, "0.33333333333333"),
+            (4.76837158203125e-7, "4.7683715820312E-7"),
+            (12345678901234.5, "12345678901234"),
         ];
         for (value, expected) in cases {
             assert_eq!(format_g(value, 14), expected, "{value:e}");
         }
+    }
+
+    /// An integer below 10^15 that ties at the last kept digit and rounds down keeps its
+    /// trailing zeros in PHP; every other integer loses them.
+    #[test]
+    fn integer_ties_rounded_down_keep_their_zeros() {
+        let cases = [
+            (100000000000005.0, "1.0000000000000E+14"),
+            (-100000000000005.0, "-1.0000000000000E+14"),
+            (944389163004305.0, "9.4438916300430E+14"),
+            (120000000000005.0, "1.2000000000000E+14"),
+            (500000000000005.0, "5.0000000000000E+14"),
+            // rounded up, or not a tie, or not an integer below 10^15: zeros go
+            (120000000000015.0, "1.2000000000002E+14"),
+            (100000000000006.0, "1.0000000000001E+14"),
+            (100000000000001.0, "1.0E+14"),
+            (100000000000004.0, "1.0E+14"),
+            (999999999999995.0, "1.0E+15"),
+            (1000000000000005.0, "1.0E+15"),
+            (100000000000005.5, "1.0000000000001E+14"),
+            (12345678901230.5, "12345678901230"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(format_g(value, 14), expected, "{value:e}");
+        }
+        assert_eq!(format_g(1005.0, 3), "1.00E+3");
+        assert_eq!(format_g(1015.0, 3), "1.02E+3");
+        assert_eq!(format_g(10005.0, 3), "1.0E+4");
     }
 }

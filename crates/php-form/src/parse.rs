@@ -108,12 +108,25 @@ pub fn register_variable(map: &mut Map, name: &[u8], value: Vec<u8>, max_depth: 
         return;
     }
 
+    let base = Key::from_bytes(&base);
     let groups = bracket_groups(rest, max_depth);
-    let Some(groups) = groups else {
-        map.remove(&Key::from_bytes(&base));
+    // PHP creates the arrays of a name group by group and only meets the nesting limit when it
+    // reaches the group past it, so an append refused on the way ends the variable first and the
+    // base then survives.
+    let Some((target, slot)) = descend(map, base.clone(), &groups.groups) else {
         return;
     };
-    store_nested(map, Key::from_bytes(&base), &groups, value);
+    if groups.too_deep {
+        map.remove(&base);
+        return;
+    }
+    match slot {
+        Some(key) => target.insert(key, Value::Bytes(value)),
+        None => {
+            // An append to an array that holds the largest integer key is dropped.
+            let _ = target.push(Value::Bytes(value));
+        }
+    }
 }
 
 /// Replaces ' ' and '.' (and '[' when asked) by '_', as PHP does for variable names.
@@ -133,14 +146,24 @@ enum Group<'a> {
     Append,
 }
 
-/// Reads the bracket groups of `rest` (which starts with the first `[`). `None` means the name
-/// nests deeper than `max_depth`, which removes its base.
-fn bracket_groups(rest: &[u8], max_depth: usize) -> Option<Vec<Group<'_>>> {
+/// The bracket groups of a name, in order.
+struct Groups<'a> {
+    groups: Vec<Group<'a>>,
+    /// Another group starts after the last one although `max_depth` groups were read: the name
+    /// nests too deep, which removes its base.
+    too_deep: bool,
+}
+
+/// Reads the bracket groups of `rest` (which starts with the first `[`).
+fn bracket_groups(rest: &[u8], max_depth: usize) -> Groups<'_> {
     let mut groups = Vec::new();
     let mut pos = 0; // at a '['
     loop {
-        if groups.len() + 1 > max_depth {
-            return None;
+        if groups.len() >= max_depth {
+            return Groups {
+                groups,
+                too_deep: true,
+            };
         }
         let key_start = pos + 1;
         let mut probe = key_start;
@@ -161,12 +184,16 @@ fn bracket_groups(rest: &[u8], max_depth: usize) -> Option<Vec<Group<'_>>> {
                     pos = close + 1;
                 }
                 // An unterminated later group ends the sequence at the previous one.
-                None => return Some(groups),
+                None => break,
             }
         }
         if rest.get(pos) != Some(&b'[') {
-            return Some(groups);
+            break;
         }
+    }
+    Groups {
+        groups,
+        too_deep: false,
     }
 }
 
@@ -175,34 +202,28 @@ fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-fn store_nested(map: &mut Map, base: Key, groups: &[Group<'_>], value: Vec<u8>) {
+/// Follows a name from its base through all groups but the last, creating arrays on the way (a
+/// byte string in the way is replaced in place). Returns the array that receives the value and
+/// the slot in it (`None` for an append), or `None` when an append on the way was refused.
+fn descend<'m>(
+    map: &'m mut Map,
+    base: Key,
+    groups: &[Group<'_>],
+) -> Option<(&'m mut Map, Option<Key>)> {
     let mut current = map;
-    let mut key = Some(base);
+    let mut slot = Some(base);
     for group in groups {
         let parent = current;
-        current = match key.take() {
-            Some(k) => parent.child_array(k),
-            None => {
-                let Some(appended) = parent.push(Value::Array(Map::new())) else {
-                    return;
-                };
-                match parent.get_mut(&Key::Int(appended)) {
-                    Some(Value::Array(child)) => child,
-                    _ => unreachable!("an array was just appended"),
-                }
-            }
+        current = match slot.take() {
+            Some(key) => parent.child_array(key),
+            None => parent.push_array()?,
         };
-        key = match group {
+        slot = match group {
             Group::Key(bytes) => Some(Key::from_bytes(bytes)),
             Group::Append => None,
         };
     }
-    match key {
-        Some(k) => current.insert(k, Value::Bytes(value)),
-        None => {
-            current.push(Value::Bytes(value));
-        }
-    }
+    Some((current, slot))
 }
 
 #[cfg(test)]
@@ -261,6 +282,19 @@ mod tests {
         assert_eq!(rebuilt(body.as_bytes()), "a=0&x=5&b=2");
         let at_limit = format!("x{}=1", "[k]".repeat(64));
         assert_eq!(parse(at_limit.as_bytes()).len(), 1);
+    }
+
+    /// PHP meets the nesting limit only when it reaches the group past it; an append refused
+    /// before that (the array holds the largest integer key) ends the variable and leaves the
+    /// base alone.
+    #[test]
+    fn a_refused_append_comes_before_the_nesting_limit() {
+        let keys = "[k]".repeat(64);
+        let body = format!("a[9223372036854775807]=1&a[]{keys}=2&b=3");
+        assert_eq!(rebuilt(body.as_bytes()), "a%5B9223372036854775807%5D=1&b=3");
+        // With the refused append as the last group, the limit comes first.
+        let body = format!("a[9223372036854775807]=1&a{keys}[]=2&b=3");
+        assert_eq!(rebuilt(body.as_bytes()), "b=3");
     }
 
     #[test]

@@ -209,8 +209,10 @@ impl Map {
         }
     }
 
-    pub(crate) fn get_mut(&mut self, key: &Key) -> Option<&mut Value> {
-        self.entries.get_mut(key)
+    /// Appends a new empty array like `$a[] = []` and returns it, or `None` when PHP would refuse.
+    pub(crate) fn push_array(&mut self) -> Option<&mut Map> {
+        let key = self.next_append_key()?;
+        Some(self.child_array(Key::Int(key)))
     }
 
     /// Returns the array stored at `key`, creating it at the end when absent and replacing a byte
