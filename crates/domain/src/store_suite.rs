@@ -1,9 +1,9 @@
 //! The behaviour every [`Store`] backend must show, as async test functions over `&dyn Store`.
 //!
-//! A backend's integration tests run the whole suite with [`store_suite_tests!`](crate::store_suite_tests),
-//! giving it a function that returns a fresh store per test. The functions use logins of their
-//! own, so they also pass on a store that other tests share. Everything here panics on a
-//! failed expectation, like any test.
+//! A backend's integration tests run the whole suite with
+//! [`store_suite_tests!`](crate::store_suite_tests), giving it a function that returns a fresh
+//! store per test. The functions use logins of their own, so they also pass on a store that
+//! other tests share. Everything here panics on a failed expectation, like any test.
 
 use crate::model::{
     BillId, Commission, Customer, GoodName, Item, NewOrder, NewTenant, NotificationUrls, Order,
@@ -59,7 +59,7 @@ macro_rules! store_suite_tests {
     };
 }
 
-/// A server time in the suite's past and future alike.
+/// The server time the suite creates orders at; tests that need the clock to move add to it.
 pub const NOW: i64 = 1_700_000_000;
 
 fn money(minor: i64) -> Money {
@@ -878,7 +878,10 @@ pub async fn tenants_are_isolated(store: &dyn Store) {
     let only_a = product(store, &a, "only-a", 1_000).await;
     let pb = product(store, &b, "SHARED", 2_000).await;
     assert_eq!(pb.id.0, 1, "each tenant numbers its own products");
-    assert_eq!(store.products(b.id).await.unwrap(), [pb.clone()]);
+    assert_eq!(
+        store.products(b.id).await.unwrap(),
+        std::slice::from_ref(&pb)
+    );
     assert!(store
         .products_by_codes(b.id, &["only-a".into()])
         .await

@@ -1,0 +1,445 @@
+//! clickbill's embedded store: one SQLite file in WAL mode.
+//!
+//! Writes go through one thread that group-commits: it takes every write waiting in its queue,
+//! runs each in its own savepoint inside one transaction, commits once (one fsync with
+//! `synchronous=FULL`) and only then answers the callers. Reads run on a small pool of
+//! read-only connections and never wait for the writer.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), clickbill_domain::StoreError> {
+//! use clickbill_store_sqlite::SqliteStore;
+//! let store = SqliteStore::open("clickbill.db")?;
+//! // ... use it as a `clickbill_domain::Store` ...
+//! store.close().await?;
+//! # Ok(()) }
+//! ```
+
+mod catalogue;
+mod codec;
+mod migrations;
+mod orders;
+mod readers;
+mod tenants;
+mod writer;
+
+pub use migrations::SCHEMA_VERSION;
+pub use writer::WriterStats;
+
+use async_trait::async_trait;
+use clickbill_domain::model::{
+    BillId, Coupon, CouponId, Discount, NewOrder, NewTenant, Order, Partner, PartnerId, Product,
+    ProductId, ProductPatch, ProductSpec, Tenant, TenantId,
+};
+use clickbill_domain::{
+    Clock, CreatedOrder, OrderChange, OrderUpdate, Store, StoreError, SystemClock,
+};
+use readers::Readers;
+use rusqlite::{Connection, ErrorCode};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use writer::Writer;
+
+/// How long a connection waits for a lock held by another process (the admin command line
+/// writing to the same file) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection; the store uses a few dozen distinct ones.
+const STATEMENT_CACHE: usize = 64;
+
+/// Tuning of [`SqliteStore::open_with`].
+#[derive(Clone)]
+pub struct SqliteOptions {
+    /// Read-only connections, opened as needed up to this many.
+    pub readers: usize,
+    /// The most writes committed together in one transaction.
+    pub max_batch: usize,
+    /// The time recorded on events of [`Store::update_order`], which is given none.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            readers: 4,
+            max_batch: 256,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteOptions")
+            .field("readers", &self.readers)
+            .field("max_batch", &self.max_batch)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The embedded [`Store`]. Not `Clone`: share it behind an `Arc`. Call [`SqliteStore::close`]
+/// to flush queued writes and stop the writer thread; dropping the store does the same but
+/// blocks the dropping thread while it does.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+    clock: Arc<dyn Clock>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating and migrating it as needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open_writer(&path)?;
+        migrations::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Writer::start(conn, options.max_batch)?,
+            readers: Arc::new(Readers::new(path.clone(), options.readers)),
+            clock: options.clock,
+            path,
+        })
+    }
+
+    /// Creates or upgrades the database at `path` without starting a store (`clickbill
+    /// migrate`); returns the schema version it is at.
+    pub fn migrate(path: impl AsRef<Path>) -> Result<u32, StoreError> {
+        let mut conn = open_writer(path.as_ref())?;
+        migrations::migrate(&mut conn)
+    }
+
+    /// Writes everything queued, stops the writer thread and closes the connections.
+    pub async fn close(self) -> Result<(), StoreError> {
+        tokio::task::spawn_blocking(move || {
+            let SqliteStore {
+                mut writer,
+                readers,
+                ..
+            } = self;
+            readers.close();
+            writer.shut_down()
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("closing the store failed: {e}")))?
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the writer thread has done so far.
+    pub fn stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    /// Runs `work` on the writer thread inside the next batch's transaction and returns once
+    /// that transaction is committed. An `Err` undoes what `work` wrote and nothing else.
+    /// `work` must not begin, commit or roll back transactions itself.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.run(work).await
+    }
+
+    /// Runs `read` on a read-only connection. Separate statements see separate snapshots
+    /// unless `read` wraps them in a transaction.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.readers.run(read).await
+    }
+
+    /// Adds a coupon. Fails with `Conflict` when the code is taken (case-insensitively).
+    pub async fn add_coupon(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        discount: Discount,
+        products: Vec<ProductId>,
+        expires_at: Option<i64>,
+    ) -> Result<Coupon, StoreError> {
+        let code = code.to_owned();
+        self.write(move |c| catalogue::add_coupon(c, tenant, code, discount, products, expires_at))
+            .await
+    }
+
+    /// Adds a partner. Fails with `Conflict` when the login is taken (case-insensitively).
+    pub async fn add_partner(
+        &self,
+        tenant: TenantId,
+        login: &str,
+        parent: Option<PartnerId>,
+        registered_at: i64,
+    ) -> Result<Partner, StoreError> {
+        let login = login.to_owned();
+        self.write(move |c| catalogue::add_partner(c, tenant, login, parent, registered_at))
+            .await
+    }
+}
+
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(db_error)?;
+    // First, so that switching to WAL and migrating wait for another process opening the
+    // same file instead of failing at once.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(db_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "{} cannot use WAL journaling (got {mode})",
+            path.display()
+        )));
+    }
+    // FULL: in WAL mode each commit syncs the log, so an acknowledged write survives a power
+    // cut, which NORMAL does not promise.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db_error)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(db_error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// Uniqueness violations that slipped past the explicit checks (a race with another process)
+/// are conflicts; everything else is a backend fault.
+pub(crate) fn db_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &e {
+        let unique = failure.code == ErrorCode::ConstraintViolation
+            && matches!(
+                failure.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            );
+        if unique {
+            return StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()));
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.read(tenants::all).await
+    }
+
+    async fn tenant_by_login(&self, login: &str) -> Result<Option<Tenant>, StoreError> {
+        let login = login.to_owned();
+        self.read(move |c| tenants::by_login(c, &login)).await
+    }
+
+    async fn tenant_by_domain(&self, host: &str) -> Result<Option<Tenant>, StoreError> {
+        let host = host.to_owned();
+        self.read(move |c| tenants::by_domain(c, &host)).await
+    }
+
+    async fn add_tenant(&self, tenant: NewTenant) -> Result<Tenant, StoreError> {
+        self.write(move |c| tenants::add(c, tenant)).await
+    }
+
+    async fn save_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let tenant = tenant.clone();
+        self.write(move |c| tenants::save(c, &tenant)).await
+    }
+
+    async fn tenants_version(&self) -> Result<i64, StoreError> {
+        self.read(tenants::version).await
+    }
+
+    async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
+        self.read(move |c| catalogue::products(c, tenant)).await
+    }
+
+    async fn products_by_codes(
+        &self,
+        tenant: TenantId,
+        codes: &[String],
+    ) -> Result<Vec<Product>, StoreError> {
+        let codes = codes.to_vec();
+        self.read(move |c| catalogue::products_by_codes(c, tenant, &codes))
+            .await
+    }
+
+    async fn add_product(
+        &self,
+        tenant: TenantId,
+        spec: ProductSpec,
+    ) -> Result<Product, StoreError> {
+        self.write(move |c| catalogue::add_product(c, tenant, spec))
+            .await
+    }
+
+    async fn update_product(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        patch: ProductPatch,
+    ) -> Result<Option<Product>, StoreError> {
+        let code = code.to_owned();
+        self.write(move |c| catalogue::update_product(c, tenant, &code, patch))
+            .await
+    }
+
+    async fn delete_product(&self, tenant: TenantId, code: &str) -> Result<bool, StoreError> {
+        let code = code.to_owned();
+        self.write(move |c| catalogue::delete_product(c, tenant, &code))
+            .await
+    }
+
+    async fn coupon_by_code(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> Result<Option<Coupon>, StoreError> {
+        let code = code.to_owned();
+        self.read(move |c| catalogue::coupon_by_code(c, tenant, &code))
+            .await
+    }
+
+    async fn coupon_by_id(
+        &self,
+        tenant: TenantId,
+        id: CouponId,
+    ) -> Result<Option<Coupon>, StoreError> {
+        self.read(move |c| catalogue::coupon_by_id(c, tenant, id))
+            .await
+    }
+
+    async fn partner_by_id(
+        &self,
+        tenant: TenantId,
+        id: PartnerId,
+    ) -> Result<Option<Partner>, StoreError> {
+        self.read(move |c| catalogue::partner_by_id(c, tenant, id))
+            .await
+    }
+
+    async fn partner_by_login(
+        &self,
+        tenant: TenantId,
+        login: &str,
+    ) -> Result<Option<Partner>, StoreError> {
+        let login = login.to_owned();
+        self.read(move |c| catalogue::partner_by_login(c, tenant, &login))
+            .await
+    }
+
+    async fn create_order(
+        &self,
+        tenant: &Tenant,
+        order: NewOrder,
+        now: i64,
+    ) -> Result<CreatedOrder, StoreError> {
+        let (id, first_bill_id) = (tenant.id, tenant.settings.first_bill_id);
+        self.write(move |c| orders::create(c, id, first_bill_id, order, now))
+            .await
+    }
+
+    async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError> {
+        self.read(move |c| orders::order(c, tenant, bill_id)).await
+    }
+
+    async fn update_order(
+        &self,
+        tenant: TenantId,
+        bill_id: BillId,
+        change: OrderChange,
+    ) -> Result<OrderUpdate, StoreError> {
+        let clock = Arc::clone(&self.clock);
+        self.write(move |c| orders::update(c, tenant, bill_id, change, clock.now()))
+            .await
+    }
+
+    async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
+        self.write(move |c| orders::delete(c, tenant, bill_id))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("a valid statement");
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let details: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |row| {
+                row.get::<_, String>(3)
+            })
+            .expect("a plan")
+            .map(Result::unwrap)
+            .collect();
+        details.join(" / ")
+    }
+
+    /// The hot statements must be index seeks; a scan here would grow with the table.
+    #[test]
+    fn hot_statements_use_their_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::migrate(&mut conn).unwrap();
+        let order = plan(&conn, orders::SELECT_ORDER);
+        assert!(
+            order.contains("SEARCH orders USING PRIMARY KEY (tenant_id=? AND bill_id=?)"),
+            "{order}"
+        );
+        let candidates = plan(&conn, orders::SELECT_CANDIDATES);
+        assert!(
+            candidates.contains("USING INDEX orders_email"),
+            "{candidates}"
+        );
+        let product = plan(&conn, catalogue::BY_CODE);
+        assert!(
+            product.contains("USING INDEX products_live_code"),
+            "{product}"
+        );
+        let tenant = plan(&conn, "SELECT id FROM tenants WHERE login = 'DEMO'");
+        assert!(tenant.contains("USING"), "{tenant}");
+        assert!(!tenant.contains("SCAN"), "{tenant}");
+    }
+
+    #[test]
+    fn migrations_reach_the_current_version_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrations::migrate(&mut conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(migrations::migrate(&mut conn).unwrap(), SCHEMA_VERSION);
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn uniqueness_violations_are_conflicts() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY); INSERT INTO t VALUES ('a');")
+            .unwrap();
+        let err = conn.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
+        assert!(matches!(db_error(err), StoreError::Conflict(_)));
+        let err = conn
+            .execute("INSERT INTO nowhere VALUES (1)", [])
+            .unwrap_err();
+        assert!(matches!(db_error(err), StoreError::Backend(_)));
+    }
+}
