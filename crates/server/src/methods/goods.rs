@@ -1,0 +1,297 @@
+//! Product methods: AddGood, UpdateGood, DeleteGood, GetAllGoods (SPEC §14.1–§14.4).
+
+use super::{Call, Failure, Outcome};
+use clickbill_domain::model::{Commission, GoodName, ProductPatch, ProductSpec};
+use clickbill_domain::StoreError;
+use clickbill_protocol::envelope::Envelope;
+use clickbill_protocol::error::ApiError;
+use clickbill_protocol::methods::GoodObject;
+use clickbill_protocol::value::{is_blank, parse_bool, trim_ws, Money, Params, Percent};
+use php_form::{Key, Value};
+use std::collections::BTreeMap;
+
+/// The optional attributes of a product as sent; `None` where the parameter is blank.
+#[derive(Default)]
+struct Attributes {
+    title: Option<String>,
+    physical: Option<bool>,
+    price: Option<Money>,
+    parent_id: Option<String>,
+    url_new_order: Option<String>,
+    url_paid: Option<String>,
+    url_prepaid: Option<String>,
+    url_cancel: Option<String>,
+    url_moneyback: Option<String>,
+    success_link: Option<String>,
+    client_groups: Option<Vec<String>>,
+    cash_on_delivery_only: Option<bool>,
+    quickpost_article: Option<String>,
+    post_service: Option<String>,
+    prepayment_minsum: Option<Money>,
+    timer_kill: Option<i64>,
+    partner_fees: Option<BTreeMap<u32, Commission>>,
+}
+
+/// Reads every product attribute of §14.1; a malformed value is `3` / `Wrong posted data`.
+fn attributes(params: &Params<'_>) -> Result<Attributes, ApiError> {
+    let text = |name: &str| (!params.is_blank(name)).then(|| params.text(name).into_owned());
+    let money = |name: &str| params.money(name).map_err(|_| ApiError::WrongPostedData);
+    let timer_kill = match params.int("good_timer_kill") {
+        Ok(Some(seconds)) if seconds < 0 => return Err(ApiError::WrongPostedData),
+        Ok(value) => value,
+        Err(_) => return Err(ApiError::WrongPostedData),
+    };
+    Ok(Attributes {
+        title: text("good_title"),
+        physical: (!params.is_blank("good_type")).then(|| is_physical(params.bytes("good_type"))),
+        price: money("good_sum")?,
+        parent_id: text("parent_id"),
+        url_new_order: text("good_api_url_new_order"),
+        url_paid: text("good_api_url_notif"),
+        url_prepaid: text("good_api_url_prepaid"),
+        url_cancel: text("good_api_url_cancel"),
+        url_moneyback: text("good_api_url_moneyback"),
+        success_link: text("good_success_link"),
+        client_groups: (!params.is_blank("good_client_rassilki"))
+            .then(|| comma_list(&params.text("good_client_rassilki"))),
+        cash_on_delivery_only: (!params.is_blank("good_nalozh_only"))
+            .then(|| parse_bool(params.bytes("good_nalozh_only"))),
+        quickpost_article: text("good_quickpost_article"),
+        post_service: text("good_post_service"),
+        prepayment_minsum: money("good_prepayment_minsum")?,
+        timer_kill,
+        partner_fees: partner_fees(params.raw("good_partner_fee"))?,
+    })
+}
+
+/// `good_type`: `1` or `real` is physical; any other non-blank value digital.
+fn is_physical(value: &[u8]) -> bool {
+    let value = trim_ws(value);
+    value == b"1" || value.eq_ignore_ascii_case(b"real")
+}
+
+/// A comma-separated list (SPEC §7.7): elements trimmed, empty ones dropped.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|part| part.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .filter(|part| !part.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `good_partner_fee[<level>]`: levels are positive integers, values `<number>%` in (0, 100] or
+/// money. A non-blank single value has no level and is malformed.
+fn partner_fees(raw: Option<&Value>) -> Result<Option<BTreeMap<u32, Commission>>, ApiError> {
+    let entries = match raw {
+        None => return Ok(None),
+        Some(Value::Bytes(bytes)) if is_blank(bytes) => return Ok(None),
+        Some(Value::Bytes(_)) => return Err(ApiError::WrongPostedData),
+        Some(Value::Array(entries)) => entries,
+    };
+    let mut fees = BTreeMap::new();
+    for (key, value) in entries {
+        let level = match key {
+            Key::Int(level) if *level > 0 => {
+                u32::try_from(*level).map_err(|_| ApiError::WrongPostedData)?
+            }
+            _ => return Err(ApiError::WrongPostedData),
+        };
+        let value = value.as_bytes().ok_or(ApiError::WrongPostedData)?;
+        fees.insert(level, commission(value).ok_or(ApiError::WrongPostedData)?);
+    }
+    Ok((!fees.is_empty()).then_some(fees))
+}
+
+/// `10%`, `7.5%` or a fixed amount such as `300.00`.
+fn commission(value: &[u8]) -> Option<Commission> {
+    let value = trim_ws(value);
+    if let Some(number) = value.strip_suffix(b"%") {
+        let percent = Percent::parse(number).ok()?;
+        return (percent.hundredths() > 0).then_some(Commission::Percent(percent));
+    }
+    Money::parse(value).ok().map(Commission::Fixed)
+}
+
+/// AddGood (§14.1).
+pub async fn add_good(call: &Call<'_>) -> Outcome {
+    let params = &call.params;
+    let required = ["good_name", "good_type", "good_title", "good_sum"];
+    if required.iter().any(|name| params.is_blank(name)) {
+        return Err(ApiError::NoTransmittedData.into());
+    }
+    let code = GoodName::parse(&params.text("good_name")).ok_or(ApiError::WrongPostedData)?;
+    let attrs = attributes(params)?;
+    let (Some(title), Some(physical), Some(price)) =
+        (attrs.title.clone(), attrs.physical, attrs.price)
+    else {
+        return Err(ApiError::NoTransmittedData.into());
+    };
+    let mut spec = ProductSpec::new(code, title, price);
+    spec.physical = physical;
+    if let Some(parent_id) = attrs.parent_id {
+        spec.parent_id = parent_id;
+    }
+    let or_empty = |value: Option<String>| value.unwrap_or_default();
+    spec.urls.new_order = or_empty(attrs.url_new_order);
+    spec.urls.paid = or_empty(attrs.url_paid);
+    spec.urls.prepaid = or_empty(attrs.url_prepaid);
+    spec.urls.cancel = or_empty(attrs.url_cancel);
+    spec.urls.moneyback = or_empty(attrs.url_moneyback);
+    spec.success_link = or_empty(attrs.success_link);
+    // Creating the client groups that do not exist yet belongs with the contact methods; until
+    // then the ids are stored as given.
+    spec.client_groups = attrs.client_groups.unwrap_or_default();
+    spec.cash_on_delivery_only = attrs.cash_on_delivery_only.unwrap_or(false);
+    spec.quickpost_article = or_empty(attrs.quickpost_article);
+    spec.post_service = or_empty(attrs.post_service);
+    spec.prepayment_minsum = attrs.prepayment_minsum;
+    spec.timer_kill = attrs.timer_kill.unwrap_or(0);
+    spec.partner_fees = attrs.partner_fees.unwrap_or_default();
+    match call.state.store.add_product(call.tenant.id, spec).await {
+        Ok(_) => Ok(Envelope::ok()),
+        Err(StoreError::Conflict(_)) => Err(ApiError::ProductAlreadyExist.into()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// UpdateGood (§14.2): existence first, then the values, then the write.
+pub async fn update_good(call: &Call<'_>) -> Outcome {
+    let params = &call.params;
+    if params.is_blank("good_name") {
+        return Err(ApiError::NoTransmittedData.into());
+    }
+    let code = params.text("good_name").into_owned();
+    let tenant = call.tenant.id;
+    let existing = call
+        .state
+        .store
+        .products_by_codes(tenant, std::slice::from_ref(&code))
+        .await?;
+    if existing.is_empty() {
+        return Err(ApiError::ProductNotFound.into());
+    }
+    let attrs = attributes(params)?;
+    let patch = ProductPatch {
+        title: attrs.title,
+        physical: attrs.physical,
+        price: attrs.price,
+        parent_id: attrs.parent_id,
+        url_new_order: attrs.url_new_order,
+        url_paid: attrs.url_paid,
+        url_prepaid: attrs.url_prepaid,
+        url_cancel: attrs.url_cancel,
+        url_moneyback: attrs.url_moneyback,
+        success_link: attrs.success_link,
+        client_groups: attrs.client_groups,
+        cash_on_delivery_only: attrs.cash_on_delivery_only,
+        quickpost_article: attrs.quickpost_article,
+        post_service: attrs.post_service,
+        prepayment_minsum: attrs.prepayment_minsum,
+        timer_kill: attrs.timer_kill,
+        partner_fees: attrs.partner_fees,
+    };
+    match call
+        .state
+        .store
+        .update_product(tenant, &code, patch)
+        .await?
+    {
+        Some(_) => Ok(Envelope::ok()),
+        // Deleted between the look-up and the write.
+        None => Err(ApiError::ProductNotFound.into()),
+    }
+}
+
+/// DeleteGood (§14.3): a missing product and a failed removal give the same answer.
+pub async fn delete_good(call: &Call<'_>) -> Outcome {
+    let params = &call.params;
+    if params.is_blank("good_name") {
+        return Err(ApiError::NoTransmittedData.into());
+    }
+    let code = params.text("good_name");
+    match call.state.store.delete_product(call.tenant.id, &code).await {
+        Ok(true) => Ok(Envelope::ok()),
+        Ok(false) => Err(ApiError::FailedToRemoveProduct.into()),
+        Err(error) => Err(Failure::from(error)),
+    }
+}
+
+/// GetAllGoods (§14.4).
+pub async fn get_all_goods(call: &Call<'_>) -> Outcome {
+    let products = call.state.store.products(call.tenant.id).await?;
+    if products.is_empty() {
+        return Err(ApiError::NoProducts.into());
+    }
+    let goods: Vec<GoodObject> = products
+        .iter()
+        .map(|product| GoodObject {
+            good_id: product.id.0.to_string(),
+            good_name: product.code.as_str().to_owned(),
+            good_title: product.title.clone(),
+            good_type: if product.physical { "1" } else { "0" }.to_owned(),
+            good_sum: product.price.to_string(),
+        })
+        .collect();
+    Ok(Envelope::ok_with(&goods))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fees(body: &[u8]) -> Result<Option<BTreeMap<u32, Commission>>, ApiError> {
+        let map = php_form::parse(body);
+        partner_fees(map.get_str("good_partner_fee"))
+    }
+
+    fn pct(hundredths: i64) -> Percent {
+        Percent::from_hundredths(hundredths).unwrap()
+    }
+
+    #[test]
+    fn partner_fee_forms() {
+        let parsed =
+            fees(b"good_partner_fee[1]=10%25&good_partner_fee[2]=7.5%25&good_partner_fee[3]=300")
+                .unwrap()
+                .unwrap();
+        assert_eq!(parsed[&1], Commission::Percent(pct(1000)));
+        assert_eq!(parsed[&2], Commission::Percent(pct(750)));
+        assert_eq!(parsed[&3], Commission::Fixed(Money::from_minor(30000)));
+        assert_eq!(fees(b"x=1"), Ok(None));
+        assert_eq!(fees(b"good_partner_fee="), Ok(None));
+        for bad in [
+            &b"good_partner_fee=10%25"[..],
+            b"good_partner_fee[0]=10%25",
+            b"good_partner_fee[-1]=10%25",
+            b"good_partner_fee[x]=10%25",
+            b"good_partner_fee[]=10%25",
+            b"good_partner_fee[1]=0%25",
+            b"good_partner_fee[1]=100.01%25",
+            b"good_partner_fee[1]=abc",
+            b"good_partner_fee[1]=-5",
+            b"good_partner_fee[1][]=5",
+            b"good_partner_fee[4294967296]=5",
+        ] {
+            assert_eq!(
+                fees(bad),
+                Err(ApiError::WrongPostedData),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            commission(b"100%"),
+            Some(Commission::Percent(Percent::HUNDRED))
+        );
+    }
+
+    #[test]
+    fn good_types_and_lists() {
+        assert!(is_physical(b"1"));
+        assert!(is_physical(b"real"));
+        assert!(is_physical(b"REAL"));
+        assert!(!is_physical(b"0"));
+        assert!(!is_physical(b"digital"));
+        assert_eq!(comma_list(" grp1, ,grp 2,"), ["grp1", "grp 2"]);
+    }
+}

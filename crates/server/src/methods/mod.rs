@@ -1,0 +1,147 @@
+//! The methods behind `/api/*`, after routing and the common checks.
+//!
+//! Each handler reads its parameters, asks the domain and renders the answer; failures it
+//! expects are [`ApiError`]s, everything else is a [`Failure::Internal`] that [`dispatch`] logs
+//! and answers with the method's failure code (SPEC §2.3: never a 5xx).
+
+mod goods;
+mod orders;
+
+use crate::api::AppState;
+use clickbill_domain::model::Tenant;
+use clickbill_domain::StoreError;
+use clickbill_protocol::envelope::Envelope;
+use clickbill_protocol::error::ApiError;
+use clickbill_protocol::method::{ApiVersion, Method};
+use clickbill_protocol::value::Params;
+use futures_util::FutureExt;
+use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
+
+/// One authenticated call of a method.
+pub struct Call<'a> {
+    pub state: &'a AppState,
+    pub tenant: &'a Tenant,
+    /// The parameters without `hash`, `rpsKey` and `rps_key`.
+    pub params: Params<'a>,
+    pub client_ip: IpAddr,
+    /// Identifies the request in log lines.
+    pub request_id: u64,
+}
+
+/// Why a method did not produce its answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// An outcome of the error catalogue.
+    Api(ApiError),
+    /// Something that should not happen (storage down, a bug): logged, answered with the
+    /// method's failure code.
+    Internal(anyhow::Error),
+    /// A method of a later milestone.
+    NotImplemented,
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Failure {
+        Failure::Api(error)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        Failure::Internal(error.into())
+    }
+}
+
+pub type Outcome = Result<Envelope, Failure>;
+
+/// Runs `method` and turns every outcome into an envelope. A panicking handler is answered like
+/// any other unexpected failure, so that a bug costs one request its answer code, never its
+/// connection.
+pub async fn dispatch(method: Method, call: Call<'_>) -> Envelope {
+    let version = method.version_for(call.params.map());
+    let outcome = AssertUnwindSafe(run(method, version, &call))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Failure::Internal(anyhow::anyhow!(
+                "handler panicked: {message}"
+            )))
+        });
+    match outcome {
+        Ok(envelope) => envelope,
+        Err(Failure::Api(error)) => Envelope::from(error),
+        Err(Failure::Internal(error)) => {
+            tracing::error!(
+                request_id = call.request_id,
+                tenant = %call.tenant.login,
+                method = %method,
+                error = format!("{error:#}"),
+                "method failed"
+            );
+            Envelope::from(failure_code(method))
+        }
+        Err(Failure::NotImplemented) => {
+            tracing::error!(
+                request_id = call.request_id,
+                tenant = %call.tenant.login,
+                method = %method,
+                api = %version,
+                "method is not implemented yet"
+            );
+            Envelope::from(ApiError::InternalError)
+        }
+    }
+}
+
+/// The handler of each method and API version.
+async fn run(method: Method, version: ApiVersion, call: &Call<'_>) -> Outcome {
+    match (method, version) {
+        (Method::AddGood, _) => goods::add_good(call).await,
+        (Method::UpdateGood, _) => goods::update_good(call).await,
+        (Method::DeleteGood, _) => goods::delete_good(call).await,
+        (Method::GetAllGoods, _) => goods::get_all_goods(call).await,
+        (Method::CreateOrder, ApiVersion::V1) => orders::create_order(call).await,
+        (Method::GetOrderDetails, _) => orders::get_order_details(call).await,
+        (Method::GetOrderInfo, _) => orders::get_order_info(call).await,
+        (Method::UpdateOrderStatus, _) => orders::update_order_status(call).await,
+        (Method::DeleteOrder, _) => orders::delete_order(call).await,
+        // Methods of later milestones. They are routed and pass the common checks like every
+        // other method; replace an arm here with its handler when it lands.
+        (Method::CreateOrder, ApiVersion::V2)
+        | (Method::AddLeadToGroup, _)
+        | (Method::UpdateSubscriberData, _)
+        | (Method::DeleteSubscribe, _)
+        | (Method::GetLeadGroups, _)
+        | (Method::GetLeadGroupStatuses, _)
+        | (Method::GetAllGroups, _)
+        | (Method::GetCountSubscribe, _)
+        | (Method::GetOrders, _)
+        | (Method::GetOrdersWithGoods, _)
+        | (Method::GetBills, _)
+        | (Method::GetPartnerStats, _)
+        | (Method::AddUpdateLead, _)
+        | (Method::AddTagToLead, _)
+        | (Method::RemoveTagFromLead, _)
+        | (Method::RemoveLeadFromList, _)
+        | (Method::GetAllLists, _)
+        | (Method::GetGoods, _)
+        | (Method::GetCoupons, _)
+        | (Method::GetPersonalManagers, _) => Err(Failure::NotImplemented),
+    }
+}
+
+/// The answer to an unexpected failure of `method` (SPEC §2.3, §13.1.2, §14.1–§14.2).
+fn failure_code(method: Method) -> ApiError {
+    match method {
+        Method::CreateOrder => ApiError::ErrorCreatingOrder,
+        Method::AddGood => ApiError::FailedToAddProduct,
+        Method::UpdateGood | Method::DeleteGood => ApiError::FailedToRemoveProduct,
+        _ => ApiError::InternalError,
+    }
+}

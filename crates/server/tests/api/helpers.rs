@@ -1,0 +1,526 @@
+//! `spawn_app()`: a real server on 127.0.0.1, port 0, over a fresh SQLite file, with the fixture
+//! of SPEC §11 loaded through the store.
+
+use async_trait::async_trait;
+use clickbill_domain::model::{
+    BillId, Commission, Coupon, CouponId, Discount, GoodName, NewOrder, NewTenant, Order, Partner,
+    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
+};
+use clickbill_domain::{Clock, CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
+use clickbill_protocol::value::{Login, Money, Percent};
+use clickbill_server::{Application, ServerConfig, ShutdownHandle};
+use clickbill_store_sqlite::{SqliteOptions, SqliteStore};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+
+/// Server time of the examples of §12 and later (§11.3).
+pub const EXAMPLES_TIME: i64 = 1_700_000_100;
+
+/// A clock the tests move by hand.
+#[derive(Debug)]
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn set(&self, now: i64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The SQLite store, with a switch that makes every call fail (to see how failures are answered).
+pub struct FaultyStore {
+    pub inner: Arc<SqliteStore>,
+    pub failing: AtomicBool,
+    /// Makes every call panic instead, as a bug would.
+    pub panicking: AtomicBool,
+}
+
+impl FaultyStore {
+    fn check(&self) -> Result<(), StoreError> {
+        assert!(!self.panicking.load(Ordering::SeqCst), "injected panic");
+        if self.failing.load(Ordering::SeqCst) {
+            Err(StoreError::Backend("injected fault".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.check()?;
+        self.inner.tenants().await
+    }
+    async fn tenant_by_login(&self, login: &str) -> Result<Option<Tenant>, StoreError> {
+        self.check()?;
+        self.inner.tenant_by_login(login).await
+    }
+    async fn tenant_by_domain(&self, host: &str) -> Result<Option<Tenant>, StoreError> {
+        self.check()?;
+        self.inner.tenant_by_domain(host).await
+    }
+    async fn add_tenant(&self, tenant: NewTenant) -> Result<Tenant, StoreError> {
+        self.check()?;
+        self.inner.add_tenant(tenant).await
+    }
+    async fn save_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_tenant(tenant).await
+    }
+    async fn tenants_version(&self) -> Result<i64, StoreError> {
+        self.check()?;
+        self.inner.tenants_version().await
+    }
+    async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
+        self.check()?;
+        self.inner.products(tenant).await
+    }
+    async fn products_by_codes(
+        &self,
+        tenant: TenantId,
+        codes: &[String],
+    ) -> Result<Vec<Product>, StoreError> {
+        self.check()?;
+        self.inner.products_by_codes(tenant, codes).await
+    }
+    async fn add_product(
+        &self,
+        tenant: TenantId,
+        spec: ProductSpec,
+    ) -> Result<Product, StoreError> {
+        self.check()?;
+        self.inner.add_product(tenant, spec).await
+    }
+    async fn update_product(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        patch: ProductPatch,
+    ) -> Result<Option<Product>, StoreError> {
+        self.check()?;
+        self.inner.update_product(tenant, code, patch).await
+    }
+    async fn delete_product(&self, tenant: TenantId, code: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.delete_product(tenant, code).await
+    }
+    async fn coupon_by_code(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> Result<Option<Coupon>, StoreError> {
+        self.check()?;
+        self.inner.coupon_by_code(tenant, code).await
+    }
+    async fn coupon_by_id(
+        &self,
+        tenant: TenantId,
+        id: CouponId,
+    ) -> Result<Option<Coupon>, StoreError> {
+        self.check()?;
+        self.inner.coupon_by_id(tenant, id).await
+    }
+    async fn partner_by_id(
+        &self,
+        tenant: TenantId,
+        id: PartnerId,
+    ) -> Result<Option<Partner>, StoreError> {
+        self.check()?;
+        self.inner.partner_by_id(tenant, id).await
+    }
+    async fn partner_by_login(
+        &self,
+        tenant: TenantId,
+        login: &str,
+    ) -> Result<Option<Partner>, StoreError> {
+        self.check()?;
+        self.inner.partner_by_login(tenant, login).await
+    }
+    async fn create_order(
+        &self,
+        tenant: &Tenant,
+        order: NewOrder,
+        now: i64,
+    ) -> Result<CreatedOrder, StoreError> {
+        self.check()?;
+        self.inner.create_order(tenant, order, now).await
+    }
+    async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError> {
+        self.check()?;
+        self.inner.order(tenant, bill_id).await
+    }
+    async fn update_order(
+        &self,
+        tenant: TenantId,
+        bill_id: BillId,
+        change: OrderChange,
+    ) -> Result<OrderUpdate, StoreError> {
+        self.check()?;
+        self.inner.update_order(tenant, bill_id, change).await
+    }
+    async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.delete_order(tenant, bill_id).await
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Arc<FaultyStore>,
+    pub clock: Arc<TestClock>,
+    pub demo: Tenant,
+    pub client: reqwest::Client,
+    shutdown: ShutdownHandle,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// An HTTP answer as the tests look at it.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// The `Allow` header, which only 405 answers carry.
+    pub allow: Option<String>,
+    pub body: String,
+}
+
+/// Starts a server with the tenants `demo` (the §11 fixture; custom domain `shop.example`),
+/// `other` (secret `othersecret`) and `off` (disabled, secret `offsecret`).
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(TestClock(AtomicI64::new(1_699_990_000)));
+    let options = SqliteOptions {
+        clock: clock.clone(),
+        ..SqliteOptions::default()
+    };
+    let sqlite = SqliteStore::open_with(dir.path().join("clickbill.db"), options).expect("store");
+    let store = Arc::new(FaultyStore {
+        inner: Arc::new(sqlite),
+        failing: AtomicBool::new(false),
+        panicking: AtomicBool::new(false),
+    });
+    let demo = load_fixture(&store.inner).await;
+    add_tenant(&store.inner, "other", "othersecret", true).await;
+    add_tenant(&store.inner, "off", "offsecret", false).await;
+
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.base_domains = vec!["justclick.ru".into()];
+    config.tenant_refresh_interval = Duration::from_millis(50);
+    // The tests connect from 127.0.0.1; trusting it lets them play a reverse proxy.
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let app = Application::build(config, store.clone(), clock.clone())
+        .await
+        .expect("server builds");
+    let addr = app.local_addr();
+    let shutdown = app.shutdown_handle();
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr,
+        store,
+        clock,
+        demo,
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client"),
+        shutdown,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+pub async fn add_tenant(store: &SqliteStore, login: &str, secret: &str, enabled: bool) -> Tenant {
+    let mut tenant = store
+        .add_tenant(NewTenant {
+            login: Login::parse(login).unwrap(),
+            secret: secret.into(),
+            custom_domains: Vec::new(),
+            settings: TenantSettings::default(),
+        })
+        .await
+        .expect("tenant");
+    if !enabled {
+        tenant.enabled = false;
+        store.save_tenant(&tenant).await.expect("disable tenant");
+    }
+    tenant
+}
+
+fn money(text: &str) -> Money {
+    Money::parse(text.as_bytes()).unwrap()
+}
+
+fn percent(text: &str) -> Percent {
+    Percent::parse(text.as_bytes()).unwrap()
+}
+
+/// Tenant `demo` with the configuration, catalogue, partners and coupons of §11.1–§11.2.
+async fn load_fixture(store: &SqliteStore) -> Tenant {
+    let settings = TenantSettings {
+        first_bill_id: 12344,
+        prepayment_enabled: true,
+        prepayment_minsum: money("1000.00"),
+        unsubscribe_url: "https://crm.example/unsub.php".into(),
+        ..TenantSettings::default()
+    };
+    let demo = store
+        .add_tenant(NewTenant {
+            login: Login::parse("demo").unwrap(),
+            secret: "secret".into(),
+            custom_domains: vec!["shop.example".into()],
+            settings,
+        })
+        .await
+        .expect("tenant demo");
+
+    let mut code1 = ProductSpec::new(
+        GoodName::parse("code1").unwrap(),
+        "Онлайн-курс",
+        money("1000"),
+    );
+    code1
+        .partner_fees
+        .insert(1, Commission::Percent(percent("10")));
+    code1
+        .partner_fees
+        .insert(2, Commission::Percent(percent("5")));
+    code1.timer_kill = 259_200;
+    code1.urls.new_order = "https://crm.example/jc.php?a=make".into();
+    code1.urls.paid = "https://crm.example/jc.php?a=paid".into();
+    code1.urls.prepaid = "https://crm.example/jc.php?a=prepaid".into();
+    code1.urls.cancel = "https://crm.example/jc.php?a=cancel".into();
+    code1.urls.moneyback = "https://crm.example/jc.php?a=moneyback".into();
+    let mut code2 = ProductSpec::new(
+        GoodName::parse("code2").unwrap(),
+        "Video pack",
+        money("2500"),
+    );
+    code2
+        .partner_fees
+        .insert(1, Commission::Fixed(money("300")));
+    code2.urls.new_order = "https://crm.example/jc.php?a=make".into();
+    let mut book1 = ProductSpec::new(
+        GoodName::parse("book1").unwrap(),
+        "Printed book",
+        money("1500"),
+    );
+    book1.physical = true;
+    let mut code2_id = None;
+    for spec in [code1, code2, book1] {
+        let product = store.add_product(demo.id, spec).await.expect("product");
+        if product.code.as_str() == "code2" {
+            code2_id = Some(product.id);
+        }
+    }
+
+    // Partner numbers come from a per-tenant counter; fillers give boris 5 and anna 17.
+    let mut boris = None;
+    for n in 1..=17 {
+        let (login, parent) = match n {
+            5 => ("boris".to_owned(), None),
+            17 => ("anna".to_owned(), boris),
+            _ => (format!("filler{n}"), None),
+        };
+        let partner = store
+            .add_partner(demo.id, &login, parent, 1_600_000_000)
+            .await
+            .expect("partner");
+        if n == 5 {
+            boris = Some(partner.id);
+        }
+    }
+    assert_eq!(
+        boris,
+        Some(PartnerId(5)),
+        "the store numbers partners from 1"
+    );
+
+    store
+        .add_coupon(
+            demo.id,
+            "coupon50proc",
+            Discount::Percent(percent("50")),
+            Vec::new(),
+            None,
+        )
+        .await
+        .expect("coupon");
+    store
+        .add_coupon(
+            demo.id,
+            "minus100",
+            Discount::Fixed(money("100")),
+            vec![code2_id.unwrap()],
+            None,
+        )
+        .await
+        .expect("coupon");
+    demo
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a form body to `/api/<method>` with `Host: <host>`.
+    pub async fn post_host(&self, host: &str, method: &str, body: impl Into<Vec<u8>>) -> Answer {
+        let response = self
+            .client
+            .post(self.url(&format!("/api/{method}")))
+            .header("Host", host)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.into())
+            .send()
+            .await
+            .expect("request");
+        Answer::read(response).await
+    }
+
+    /// POSTs a form body as the fixture's clients do (`Host: demo.justclick.ru`).
+    pub async fn post(&self, method: &str, body: impl Into<Vec<u8>>) -> Answer {
+        self.post_host("demo.justclick.ru", method, body).await
+    }
+
+    /// POSTs `body` signed for `login`/`secret` (the hash appended as PHP clients do).
+    pub async fn post_signed_host(
+        &self,
+        host: &str,
+        login: &str,
+        secret: &str,
+        method: &str,
+        body: &str,
+    ) -> Answer {
+        self.post_host(host, method, signed(body, login, secret))
+            .await
+    }
+
+    /// POSTs `body` signed for `demo`.
+    pub async fn post_signed(&self, method: &str, body: &str) -> Answer {
+        self.post(method, signed(body, "demo", "secret")).await
+    }
+
+    /// Sends raw bytes on a new connection and reads the answer until the server closes it.
+    pub async fn raw(&self, request: &[u8]) -> RawAnswer {
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        stream.write_all(request).await.expect("write");
+        let mut bytes = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+            .await
+            .expect("the server closes the connection")
+            .expect("read");
+        RawAnswer::parse(&bytes)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        self.shutdown.shutdown();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(10), server)
+                .await
+                .expect("the server stops")
+                .expect("the server task")
+                .expect("the server ran");
+        }
+    }
+}
+
+/// `body` + `&hash=<md5>` over what PHP would parse from it.
+pub fn signed(body: &str, login: &str, secret: &str) -> String {
+    let params = php_form::parse(body.as_bytes());
+    let hash = clickbill_protocol::sign::request_hash(&params, login, secret);
+    if body.is_empty() {
+        format!("hash={hash}")
+    } else {
+        format!("{body}&hash={hash}")
+    }
+}
+
+impl Answer {
+    async fn read(response: reqwest::Response) -> Answer {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let status = response.status().as_u16();
+        let content_type = header("content-type");
+        let allow = header("allow");
+        let body = response.text().await.expect("body");
+        Answer {
+            status,
+            content_type,
+            allow,
+            body,
+        }
+    }
+
+    /// Asserts an API answer: HTTP 200, the JSON content type and exactly this body.
+    #[track_caller]
+    pub fn assert_body(&self, expected: &str) {
+        assert_eq!(self.body, expected);
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert_eq!(
+            self.content_type.as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(self.allow, None);
+    }
+}
+
+/// The envelope of a code and text signed with `secret`, for answers the SPEC does not quote.
+pub fn envelope(code: i64, text: &str, secret: &str) -> String {
+    let mut out = Vec::new();
+    clickbill_protocol::envelope::Envelope::new(code, text).render_into(secret, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+/// An answer read off a raw connection.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    fn parse(bytes: &[u8]) -> RawAnswer {
+        let split = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete head");
+        let head = String::from_utf8(bytes[..split].to_vec()).unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        RawAnswer {
+            status,
+            head,
+            body: bytes[split + 4..].to_vec(),
+        }
+    }
+
+    /// A header value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    pub fn body_text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+}

@@ -1,0 +1,11 @@
+//! The server over HTTP: every test starts its own server on a free port with a fresh database.
+
+mod helpers;
+
+mod common_checks;
+mod goods;
+mod hostile;
+mod lifecycle;
+mod orders;
+mod routing;
+mod spec_sequence;
