@@ -8,4 +8,5 @@ mod hostile;
 mod lifecycle;
 mod orders;
 mod routing;
+mod sdk;
 mod spec_sequence;
