@@ -4,7 +4,15 @@
 //! function that returns the process exit code. Exit codes are the same for every subcommand and
 //! are part of the documented contract (see `--help`).
 
+mod call;
+mod database;
+mod healthcheck;
+mod migrate;
+mod product;
+mod sandbox;
+mod serve;
 mod sign;
+mod tenant;
 
 use std::process::ExitCode;
 
@@ -14,17 +22,42 @@ use clap::{Parser, Subcommand};
 pub mod exit {
     /// Success (for `sign`: the sent hash is valid, or no hash was sent).
     pub const OK: u8 = 0;
-    /// The command ran but its check failed (for `sign`: the sent hash does not match).
+    /// The command ran but its check or its operation failed (`sign`: the sent hash does not
+    /// match; `call`: the answer carries a non-zero error_code or does not verify; `healthcheck`:
+    /// the server is not healthy; any command: the server or the database failed).
     pub const CHECK_FAILED: u8 = 1;
-    /// Usage or input error: bad arguments, unreadable input.
+    /// Usage or input error: bad arguments, unreadable input, unknown tenant or product.
     pub const USAGE: u8 = 2;
+}
+
+/// An error that ends the command with [`exit::CHECK_FAILED`] rather than [`exit::USAGE`]: the
+/// input was fine, but something outside it (the database, the network) failed.
+#[derive(Debug)]
+pub struct Failed(pub anyhow::Error);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// Marks an error as an operational failure (exit 1) instead of an input error (exit 2).
+pub fn failed(error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Failed(error.into()))
 }
 
 const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  success (sign: the sent hash is valid, or the body carries no hash)
-  1  the check failed (sign: the sent hash does not match)
-  2  usage or input error (unknown option, missing argument, unreadable input)";
+  1  the check or the operation failed (sign: the hash does not match; call: error_code is not
+     0 or the answer's hash does not verify; healthcheck: not healthy; any command: the server
+     or the database failed)
+  2  usage or input error (unknown option, missing argument, unreadable input, unknown tenant or
+     product, unsupported database URL)
+
+Errors are printed to standard error as `clickbill: error: ...`.";
 
 /// A self-hosted order and invoice server that speaks the JustClick HTTP API byte for byte.
 #[derive(Parser, Debug)]
@@ -39,8 +72,8 @@ struct Cli {
 
 /// Options every subcommand accepts, before or after its own arguments.
 #[derive(clap::Args, Debug)]
-struct Global {
-    /// Database to use: sqlite://PATH or postgres://...
+pub struct Global {
+    /// Database to use: sqlite://PATH (PostgreSQL arrives with a later release)
     ///
     /// Subcommands that need no database ignore it. The value of the environment variable is
     /// never printed: a URL may carry a password.
@@ -52,25 +85,43 @@ struct Global {
         hide_env_values = true,
         default_value = "sqlite://clickbill.db"
     )]
-    #[allow(dead_code)] // read by the subcommands that open the database
-    database: String,
+    pub database: String,
 }
 
+// Parsed once per process: boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
+    Serve(serve::Args),
+    Migrate(migrate::Args),
+    Tenant(tenant::Args),
+    Product(product::Args),
+    Call(call::Args),
+    Healthcheck(healthcheck::Args),
     Sign(sign::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
+        Command::Serve(args) => serve::run(args, &cli.global),
+        Command::Migrate(args) => migrate::run(args, &cli.global),
+        Command::Tenant(args) => tenant::run(args, &cli.global),
+        Command::Product(args) => product::run(args, &cli.global),
+        Command::Call(args) => call::run(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
         Command::Sign(args) => sign::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
+            let code = if err.downcast_ref::<Failed>().is_some() {
+                exit::CHECK_FAILED
+            } else {
+                exit::USAGE
+            };
             eprintln!("clickbill: error: {err:#}");
-            ExitCode::from(exit::USAGE)
+            ExitCode::from(code)
         }
     }
 }
@@ -113,5 +164,28 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(after.global.database, "postgres://h/db");
+        let nested = Cli::try_parse_from([
+            "clickbill",
+            "tenant",
+            "show",
+            "demo",
+            "--database",
+            "sqlite://y.db",
+        ])
+        .unwrap();
+        assert_eq!(nested.global.database, "sqlite://y.db");
+    }
+
+    #[test]
+    fn failures_are_told_apart_from_usage_errors() {
+        let usage = anyhow::anyhow!("bad input");
+        assert!(usage.downcast_ref::<Failed>().is_none());
+        let failure = failed(anyhow::anyhow!("disk full")).context("adding the tenant");
+        assert!(failure.downcast_ref::<Failed>().is_some());
+        assert_eq!(
+            format!("{failure:#}"),
+            "adding the tenant: disk full",
+            "the marker adds nothing to the message"
+        );
     }
 }

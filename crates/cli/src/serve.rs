@@ -1,0 +1,199 @@
+//! `clickbill serve`: open (and migrate) the database, serve the API until SIGINT/SIGTERM, then
+//! shut down gracefully.
+
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clickbill_domain::{Clock, Store, SystemClock};
+use clickbill_server::{Application, ServerConfig};
+use clickbill_store_sqlite::SCHEMA_VERSION;
+
+use crate::database::{self, Database};
+use crate::{exit, failed, sandbox, Global};
+
+const LONG_ABOUT: &str = "\
+Serve the JustClick API (POST /api/METHOD) and GET /healthz.
+
+The database is created and migrated on first start. The tenant is chosen by the Host a client
+addresses (SPEC §3): LOGIN.BASE_DOMAIN for every base domain (localhost always is one, so
+http://demo.localhost:8080 reaches tenant demo), or a tenant's custom domain. Tenants added or
+changed with `clickbill tenant` while the server runs are picked up within a second.
+
+With --sandbox, the tenant demo (secret `secret`) with the example catalogue and orders of the
+specification is created when absent, and commands that call it are printed.";
+
+const AFTER_HELP: &str = "\
+Output: the first line on standard output is `clickbill listening on http://ADDR` (with the real
+port when --listen asks for port 0); --sandbox adds example commands after it. Log lines go to
+standard error; RUST_LOG sets their filter (default: info, start-up and shut-down only; requests
+are not logged).
+
+SIGINT or SIGTERM stops the server gracefully: it stops accepting connections, lets requests in
+flight finish, commits what the database writer holds and exits 0. A second signal exits at once
+(every acknowledged write is already durable).
+
+Exit status:
+  0  stopped by a signal after a clean shut-down
+  1  the server could not start or failed (address in use, database unusable)
+  2  usage error (invalid option, unsupported database URL)";
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Serve the JustClick API",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "CLICKBILL_LISTEN"
+    )]
+    listen: SocketAddr,
+
+    /// A domain whose subdomains name tenants (LOGIN.D); repeatable. localhost always is one.
+    #[arg(long = "base-domain", value_name = "D")]
+    base_domains: Vec<String>,
+
+    /// A reverse proxy whose X-Forwarded-For gives the client IP; repeatable.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<IpAddr>,
+
+    /// Create the demo tenant with example data when absent, and print commands that call it.
+    #[arg(long)]
+    sandbox: bool,
+}
+
+pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
+    let database = Database::parse(&global.database)?;
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .map_err(failed)?;
+    runtime.block_on(serve(args, database))
+}
+
+async fn serve(args: &Args, database: Database) -> anyhow::Result<u8> {
+    // Signals are caught from here on: one sent as soon as the `listening` line is read already
+    // shuts down gracefully instead of killing the process.
+    let signals = Signals::install().map_err(failed)?;
+
+    let Database::Sqlite(path) = &database;
+    let store = Arc::new(database::open(path)?);
+    tracing::info!(
+        database = %database.describe(),
+        schema_version = SCHEMA_VERSION,
+        "database ready"
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let sandbox = if args.sandbox {
+        match sandbox::seed(&store, clock.now()).await {
+            Ok(sandbox) => Some(sandbox),
+            Err(error) => {
+                database::close(store).await?;
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut config = ServerConfig::new(args.listen);
+    config.base_domains = args.base_domains.clone();
+    config.trusted_proxies = args.trusted_proxies.clone();
+    let shared: Arc<dyn Store> = store.clone();
+    let app = match Application::build(config, shared, clock).await {
+        Ok(app) => app,
+        Err(error) => {
+            database::close(store).await?;
+            return Err(failed(error.context("starting the server")));
+        }
+    };
+    let addr = app.local_addr();
+    tracing::info!(%addr, "listening");
+    announce(addr, sandbox.as_ref());
+
+    let served = app.run_until(signals.first()).await;
+    tracing::info!("stopped serving; closing the database");
+    database::close(store).await?;
+    served.context("serving").map_err(failed)?;
+    tracing::info!("shut down cleanly");
+    Ok(exit::OK)
+}
+
+/// Prints the `listening` line (and the sandbox instructions) to standard output. A reader that
+/// went away is no reason to stop serving, so write errors are ignored.
+fn announce(addr: SocketAddr, sandbox: Option<&sandbox::Sandbox>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "clickbill listening on http://{addr}");
+    if let Some(sandbox) = sandbox {
+        let _ = out.write_all(sandbox::instructions(sandbox, addr).as_bytes());
+    }
+    let _ = out.flush();
+}
+
+/// Log lines to standard error, filtered by RUST_LOG (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// SIGINT and SIGTERM, registered up front.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> anyhow::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// Resolves on the first signal; from then on a second one exits the process at once.
+    #[cfg(unix)]
+    async fn first(mut self) {
+        let name = tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        };
+        tracing::info!("{name}: shutting down gracefully (a second signal stops at once)");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+            tracing::warn!("second signal: exiting without waiting");
+            std::process::exit(i32::from(exit::CHECK_FAILED));
+        });
+    }
+
+    #[cfg(not(unix))]
+    async fn first(self) {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C: shutting down gracefully");
+    }
+}

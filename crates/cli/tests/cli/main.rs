@@ -1,0 +1,10 @@
+//! The `clickbill` binary end to end: admin commands on temporary databases, servers on
+//! 127.0.0.1 port 0, real PHP clients, and a crash under load. Every process a test starts is
+//! killed when the test ends, however it ends.
+
+mod admin;
+mod call;
+mod durability;
+mod php;
+mod serve;
+mod support;
