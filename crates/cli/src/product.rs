@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use clickbill_domain::model::{Commission, GoodName, Product, ProductPatch, ProductSpec};
 use clickbill_domain::{Store, StoreError};
-use clickbill_protocol::value::{parse_int, Money, Percent};
+use clickbill_protocol::value::{comma_list, parse_int, Money};
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::database::{self, with_store, Create};
@@ -154,7 +154,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                     )),
                 }
             })?;
-            eprintln!("added product {} (good_id {})", product.code, product.id.0);
+            eprintln!(
+                "added product {} (good_id {})",
+                product.spec.code, product.id.0
+            );
             Ok(exit::OK)
         }
         ProductCommand::List { login, json } => {
@@ -171,9 +174,9 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                 let all: Vec<Json> = products.iter().map(describe).collect();
                 print_json(&Json::Array(all))?;
             } else {
-                for p in &products {
+                for Product { id, spec: p } in &products {
                     let kind = if p.physical { "physical" } else { "digital" };
-                    println!("{}\t{}\t{kind}\t{}\t{}", p.id.0, p.code, p.price, p.title);
+                    println!("{}\t{}\t{kind}\t{}\t{}", id.0, p.code, p.price, p.title);
                 }
             }
             Ok(exit::OK)
@@ -214,7 +217,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                     .map_err(failed)?
                     .with_context(|| format!("tenant {} has no product {code}", tenant.login))
             })?;
-            eprintln!("updated product {}", product.code);
+            eprintln!("updated product {}", product.spec.code);
             Ok(exit::OK)
         }
         ProductCommand::Delete { login, good_name } => {
@@ -242,26 +245,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
 fn spec(good_name: &str, options: &ProductOptions) -> anyhow::Result<ProductSpec> {
     let code = good_name_of(good_name)?;
     let patch = patch(options)?;
-    let title = patch.title.context("--title is required")?;
+    let title = patch.title.clone().context("--title is required")?;
     let price = patch.price.context("--price is required")?;
     let mut spec = ProductSpec::new(code, title, price);
-    spec.physical = patch.physical.unwrap_or(false);
-    if let Some(parent_id) = patch.parent_id {
-        spec.parent_id = parent_id;
-    }
-    spec.urls.new_order = patch.url_new_order.unwrap_or_default();
-    spec.urls.paid = patch.url_paid.unwrap_or_default();
-    spec.urls.prepaid = patch.url_prepaid.unwrap_or_default();
-    spec.urls.cancel = patch.url_cancel.unwrap_or_default();
-    spec.urls.moneyback = patch.url_moneyback.unwrap_or_default();
-    spec.success_link = patch.success_link.unwrap_or_default();
-    spec.client_groups = patch.client_groups.unwrap_or_default();
-    spec.cash_on_delivery_only = patch.cash_on_delivery_only.unwrap_or(false);
-    spec.quickpost_article = patch.quickpost_article.unwrap_or_default();
-    spec.post_service = patch.post_service.unwrap_or_default();
-    spec.prepayment_minsum = patch.prepayment_minsum;
-    spec.timer_kill = patch.timer_kill.unwrap_or(0);
-    spec.partner_fees = patch.partner_fees.unwrap_or_default();
+    patch.apply(&mut spec);
     Ok(spec)
 }
 
@@ -302,13 +289,7 @@ fn patch(o: &ProductOptions) -> anyhow::Result<ProductPatch> {
         Some(id) if id.trim().is_empty() => Some("0".to_owned()),
         other => other.clone(),
     };
-    let client_groups = o.client_groups.as_deref().map(|list| {
-        list.split(',')
-            .map(|part| part.trim())
-            .filter(|part| !part.is_empty())
-            .map(str::to_owned)
-            .collect()
-    });
+    let client_groups = o.client_groups.as_deref().map(comma_list);
     let cash_on_delivery_only = o
         .cash_on_delivery_only
         .as_deref()
@@ -371,35 +352,20 @@ fn partner_fee(entry: &str) -> anyhow::Result<(u32, Commission)> {
         Ok(level) if level > 0 => u32::try_from(level).map_err(|_| invalid())?,
         _ => return Err(invalid()),
     };
-    let value = value.trim();
-    let commission = if let Some(number) = value.strip_suffix('%') {
-        let percent = Percent::parse(number.as_bytes()).map_err(|_| invalid())?;
-        if percent.hundredths() == 0 {
-            return Err(invalid());
-        }
-        Commission::Percent(percent)
-    } else {
-        Commission::Fixed(Money::parse(value.as_bytes()).map_err(|_| invalid())?)
-    };
+    let commission = Commission::parse(value.as_bytes()).ok_or_else(invalid)?;
     Ok((level, commission))
 }
 
-fn commission_text(commission: &Commission) -> String {
-    match commission {
-        Commission::Percent(percent) => format!("{percent}%"),
-        Commission::Fixed(amount) => amount.to_string(),
-    }
-}
-
 /// What `show` prints: the product under the names of the AddGood parameters.
-fn describe(p: &Product) -> Json {
+fn describe(product: &Product) -> Json {
+    let p = &product.spec;
     let fees: JsonMap<String, Json> = p
         .partner_fees
         .iter()
-        .map(|(level, fee)| (level.to_string(), Json::String(commission_text(fee))))
+        .map(|(level, fee)| (level.to_string(), Json::String(fee.to_string())))
         .collect();
     json!({
-        "good_id": p.id.0.to_string(),
+        "good_id": product.id.0.to_string(),
         "good_name": p.code.as_str(),
         "good_title": p.title,
         "good_type": if p.physical { "1" } else { "0" },
@@ -430,6 +396,7 @@ fn print_json(value: &Json) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clickbill_protocol::value::Percent;
 
     #[test]
     fn fees_follow_the_api_rules() {
@@ -454,7 +421,6 @@ mod tests {
         ] {
             assert!(partner_fee(bad).is_err(), "{bad}");
         }
-        assert_eq!(commission_text(&pct(750)), "7.5%");
     }
 
     #[test]

@@ -105,7 +105,7 @@ pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
         )
         .await
         .map_err(storage("creating the sandbox coupons"))?;
-    let code2 = products.iter().find(|p| p.code.as_str() == "code2");
+    let code2 = products.iter().find(|p| p.spec.code.as_str() == "code2");
     store
         .add_coupon(
             tenant.id,

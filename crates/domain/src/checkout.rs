@@ -104,7 +104,7 @@ pub async fn plan_order(
         .products_by_codes(tenant.id, &codes)
         .await?
         .into_iter()
-        .map(|p| (p.code.folded(), p))
+        .map(|p| (p.spec.code.folded(), p))
         .collect();
 
     let mut chosen: Vec<(&Product, Money)> = Vec::with_capacity(lines.len());
@@ -117,11 +117,11 @@ pub async fn plan_order(
             return Err(OrderRejection::WrongPostedData.into());
         }
         let base = if is_blank(line.sum.as_bytes()) {
-            product.price
+            product.spec.price
         } else {
             Money::parse(line.sum.as_bytes()).map_err(|_| OrderRejection::WrongPostedData)?
         };
-        if product.physical && !has_delivery_data(request) {
+        if product.spec.physical && !has_delivery_data(request) {
             return Err(OrderRejection::MissingDeliveryData.into());
         }
         chosen.push((product, base));
@@ -133,7 +133,7 @@ pub async fn plan_order(
         TimerKill::None => None,
         TimerKill::ProductSetting => chosen
             .iter()
-            .map(|(p, _)| p.timer_kill)
+            .map(|(p, _)| p.spec.timer_kill)
             .filter(|&t| t > 0)
             .min()
             .map(|delay| now + delay),
@@ -157,10 +157,10 @@ pub async fn plan_order(
             let sum = *base - discount;
             Item {
                 product_id: product.id,
-                code: product.code.as_str().to_owned(),
-                title: product.title.clone(),
-                physical: product.physical,
-                price: product.price,
+                code: product.spec.code.as_str().to_owned(),
+                title: product.spec.title.clone(),
+                physical: product.spec.physical,
+                price: product.spec.price,
                 sum,
                 pincode: String::new(),
                 partners: partner_entries(&partners, product, sum),
@@ -195,7 +195,10 @@ pub async fn plan_order(
         utm: request.utm.clone(),
         aff_utm: request.aff_utm.clone(),
         auto_cancel_at,
-        product_prepayment_minsum: chosen.iter().filter_map(|(p, _)| p.prepayment_minsum).max(),
+        product_prepayment_minsum: chosen
+            .iter()
+            .filter_map(|(p, _)| p.spec.prepayment_minsum)
+            .max(),
         items,
     })
 }
@@ -362,6 +365,7 @@ fn partner_entries(levels: &[Option<Partner>], product: &Product, sum: Money) ->
             let partner = partner.as_ref()?;
             let level = u32::try_from(index + 1).ok()?;
             let fee = product
+                .spec
                 .partner_fees
                 .get(&level)
                 .map_or(Money::ZERO, |c| c.fee(sum));

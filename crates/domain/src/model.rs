@@ -1,6 +1,6 @@
 //! What clickbill stores: tenants, products, coupons, partners and orders (SPEC §9).
 
-use clickbill_protocol::value::{Login, Money, Percent};
+use clickbill_protocol::value::{trim_ws, Login, Money, Percent};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -118,11 +118,33 @@ pub enum Commission {
 }
 
 impl Commission {
+    /// A `good_partner_fee[<level>]` value (SPEC §14.1): `<number>%` with a percentage in
+    /// (0, 100] (`10%`, `7.5%`), otherwise money (`300.00`); surrounding ASCII whitespace is
+    /// ignored. `None` for anything else, `0%` included.
+    pub fn parse(text: &[u8]) -> Option<Commission> {
+        let text = trim_ws(text);
+        if let Some(number) = text.strip_suffix(b"%") {
+            let percent = Percent::parse(number).ok()?;
+            return (percent.hundredths() > 0).then_some(Commission::Percent(percent));
+        }
+        Money::parse(text).ok().map(Commission::Fixed)
+    }
+
     /// The fee this commission earns on an item of effective sum `sum` (SPEC §9.4).
     pub fn fee(self, sum: Money) -> Money {
         match self {
             Commission::Percent(percent) => sum.percent_of(percent),
             Commission::Fixed(amount) => amount.min(sum),
+        }
+    }
+}
+
+impl fmt::Display for Commission {
+    /// The form [`Commission::parse`] reads: `10%`, `7.5%`, `300.00`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Commission::Percent(percent) => write!(f, "{percent}%"),
+            Commission::Fixed(amount) => amount.fmt(f),
         }
     }
 }
@@ -137,10 +159,16 @@ pub struct NotificationUrls {
     pub moneyback: String,
 }
 
-/// A catalogue entry (SPEC §9.2).
+/// A catalogue entry (SPEC §9.2): the number the store gave it and its attributes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Product {
     pub id: ProductId,
+    pub spec: ProductSpec,
+}
+
+/// The attributes of a product, as given to `AddGood` or the command line and as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductSpec {
     pub code: GoodName,
     pub title: String,
     pub physical: bool,
@@ -159,28 +187,8 @@ pub struct Product {
     pub partner_fees: BTreeMap<u32, Commission>,
 }
 
-/// The attributes of a product as given to `AddGood` or the command line; `id` comes from the
-/// store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProductSpec {
-    pub code: GoodName,
-    pub title: String,
-    pub physical: bool,
-    pub price: Money,
-    pub parent_id: String,
-    pub urls: NotificationUrls,
-    pub success_link: String,
-    pub client_groups: Vec<String>,
-    pub cash_on_delivery_only: bool,
-    pub quickpost_article: String,
-    pub post_service: String,
-    pub prepayment_minsum: Option<Money>,
-    pub timer_kill: i64,
-    pub partner_fees: BTreeMap<u32, Commission>,
-}
-
 impl ProductSpec {
-    /// A digital product with only the required attributes set.
+    /// A digital product with only the required attributes set: the defaults of `AddGood`.
     pub fn new(code: GoodName, title: impl Into<String>, price: Money) -> ProductSpec {
         ProductSpec {
             code,
@@ -199,29 +207,10 @@ impl ProductSpec {
             partner_fees: BTreeMap::new(),
         }
     }
-
-    pub fn into_product(self, id: ProductId) -> Product {
-        Product {
-            id,
-            code: self.code,
-            title: self.title,
-            physical: self.physical,
-            price: self.price,
-            parent_id: self.parent_id,
-            urls: self.urls,
-            success_link: self.success_link,
-            client_groups: self.client_groups,
-            cash_on_delivery_only: self.cash_on_delivery_only,
-            quickpost_article: self.quickpost_article,
-            post_service: self.post_service,
-            prepayment_minsum: self.prepayment_minsum,
-            timer_kill: self.timer_kill,
-            partner_fees: self.partner_fees,
-        }
-    }
 }
 
-/// A change to a product: each `Some` replaces the stored value (`UpdateGood`).
+/// A change to a product: each `Some` replaces the stored value (`UpdateGood`). Applied to
+/// [`ProductSpec::new`] it also builds a new product (`AddGood`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductPatch {
     pub title: Option<String>,
@@ -244,35 +233,33 @@ pub struct ProductPatch {
 }
 
 impl ProductPatch {
-    pub fn apply(self, product: &mut Product) {
+    /// Sets every attribute given; partner fees are merged by level, the other levels stay.
+    pub fn apply(self, spec: &mut ProductSpec) {
         fn set<T>(slot: &mut T, value: Option<T>) {
             if let Some(v) = value {
                 *slot = v;
             }
         }
-        set(&mut product.title, self.title);
-        set(&mut product.physical, self.physical);
-        set(&mut product.price, self.price);
-        set(&mut product.parent_id, self.parent_id);
-        set(&mut product.urls.new_order, self.url_new_order);
-        set(&mut product.urls.paid, self.url_paid);
-        set(&mut product.urls.prepaid, self.url_prepaid);
-        set(&mut product.urls.cancel, self.url_cancel);
-        set(&mut product.urls.moneyback, self.url_moneyback);
-        set(&mut product.success_link, self.success_link);
-        set(&mut product.client_groups, self.client_groups);
-        set(
-            &mut product.cash_on_delivery_only,
-            self.cash_on_delivery_only,
-        );
-        set(&mut product.quickpost_article, self.quickpost_article);
-        set(&mut product.post_service, self.post_service);
+        set(&mut spec.title, self.title);
+        set(&mut spec.physical, self.physical);
+        set(&mut spec.price, self.price);
+        set(&mut spec.parent_id, self.parent_id);
+        set(&mut spec.urls.new_order, self.url_new_order);
+        set(&mut spec.urls.paid, self.url_paid);
+        set(&mut spec.urls.prepaid, self.url_prepaid);
+        set(&mut spec.urls.cancel, self.url_cancel);
+        set(&mut spec.urls.moneyback, self.url_moneyback);
+        set(&mut spec.success_link, self.success_link);
+        set(&mut spec.client_groups, self.client_groups);
+        set(&mut spec.cash_on_delivery_only, self.cash_on_delivery_only);
+        set(&mut spec.quickpost_article, self.quickpost_article);
+        set(&mut spec.post_service, self.post_service);
         if let Some(minsum) = self.prepayment_minsum {
-            product.prepayment_minsum = Some(minsum);
+            spec.prepayment_minsum = Some(minsum);
         }
-        set(&mut product.timer_kill, self.timer_kill);
+        set(&mut spec.timer_kill, self.timer_kill);
         if let Some(fees) = self.partner_fees {
-            product.partner_fees.extend(fees);
+            spec.partner_fees.extend(fees);
         }
     }
 }
@@ -523,4 +510,45 @@ pub struct NewTenant {
     pub secret: String,
     pub custom_domains: Vec<String>,
     pub settings: TenantSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn percent(hundredths: i64) -> Commission {
+        Commission::Percent(Percent::from_hundredths(hundredths).unwrap())
+    }
+
+    #[test]
+    fn commission_forms() {
+        assert_eq!(Commission::parse(b"10%"), Some(percent(1000)));
+        assert_eq!(Commission::parse(b"7.5%"), Some(percent(750)));
+        assert_eq!(Commission::parse(b"100%"), Some(percent(10_000)));
+        assert_eq!(Commission::parse(b" 7.5%\t"), Some(percent(750)));
+        assert_eq!(
+            Commission::parse(b"300"),
+            Some(Commission::Fixed(Money::from_minor(30_000)))
+        );
+        for bad in [&b"0%"[..], b"100.01%", b"abc", b"-5", b"%", b"", b" "] {
+            assert_eq!(
+                Commission::parse(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn commissions_display_as_they_parse() {
+        assert_eq!(percent(1000).to_string(), "10%");
+        assert_eq!(percent(750).to_string(), "7.5%");
+        let fixed = Commission::Fixed(Money::from_minor(30_000));
+        assert_eq!(fixed.to_string(), "300.00");
+        for commission in [percent(1000), percent(750), percent(25), fixed] {
+            let text = commission.to_string();
+            assert_eq!(Commission::parse(text.as_bytes()), Some(commission));
+        }
+    }
 }

@@ -108,10 +108,10 @@ async fn product(store: &dyn Store, tenant: &Tenant, code_text: &str, price: i64
 fn item(product: &Product, sum: i64) -> Item {
     Item {
         product_id: product.id,
-        code: product.code.as_str().to_owned(),
-        title: product.title.clone(),
-        physical: product.physical,
-        price: product.price,
+        code: product.spec.code.as_str().to_owned(),
+        title: product.spec.title.clone(),
+        physical: product.spec.physical,
+        price: product.spec.price,
         sum: money(sum),
         pincode: String::new(),
         partners: Vec::new(),
@@ -375,7 +375,7 @@ pub async fn products_add_list_update_delete(store: &dyn Store) {
         .add_product(t.id, full.clone())
         .await
         .expect("add product");
-    assert_eq!(one, full.clone().into_product(one.id));
+    assert_eq!(one.spec, full);
     let two = product(store, &t, "code_2", 250_000).await;
     assert!(two.id > one.id);
     assert_eq!(
@@ -413,7 +413,7 @@ pub async fn products_add_list_update_delete(store: &dyn Store) {
         ..ProductPatch::default()
     };
     let mut expected = one.clone();
-    patch.clone().apply(&mut expected);
+    patch.clone().apply(&mut expected.spec);
     let updated = store
         .update_product(t.id, "CODE.1", patch.clone())
         .await
@@ -450,7 +450,7 @@ pub async fn products_add_list_update_delete(store: &dyn Store) {
 
     let reused = product(store, &t, "CODE_2", 1).await;
     assert_eq!(
-        reused.code.as_str(),
+        reused.spec.code.as_str(),
         "CODE_2",
         "a deleted product's code is free"
     );

@@ -81,6 +81,16 @@ pub fn clean_text_cow(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// A comma-separated list (§7.7): split at `,`, each element trimmed of ASCII whitespace, empty
+/// elements dropped.
+pub fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|part| part.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .filter(|part| !part.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Rounds `numerator / denominator` to the nearest integer, halves away from zero.
 fn div_round_half_away(numerator: i128, denominator: i128) -> i128 {
     let quotient = numerator / denominator;
@@ -496,6 +506,17 @@ mod tests {
         ] {
             assert!(parse_bool(t), "{t:?}");
         }
+    }
+
+    #[test]
+    fn comma_lists() {
+        assert_eq!(comma_list(" grp1, ,grp 2,"), ["grp1", "grp 2"]);
+        assert_eq!(comma_list("\ta,\r\nb "), ["a", "b"]);
+        assert_eq!(comma_list("one"), ["one"]);
+        assert!(comma_list("").is_empty());
+        assert!(comma_list(" , ,").is_empty());
+        // Only ASCII whitespace is trimmed.
+        assert_eq!(comma_list("\u{a0}x"), ["\u{a0}x"]);
     }
 
     #[test]

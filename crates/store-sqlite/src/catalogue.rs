@@ -31,26 +31,28 @@ fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
     let minsum: Option<i64> = row.get(16).map_err(db_error)?;
     Ok(Product {
         id: ProductId(row.get(0).map_err(db_error)?),
-        code: GoodName::parse(&code).ok_or_else(|| corrupt("product code"))?,
-        title: row.get(2).map_err(db_error)?,
-        physical: row.get(3).map_err(db_error)?,
-        price: Money::from_minor(row.get(4).map_err(db_error)?),
-        parent_id: row.get(5).map_err(db_error)?,
-        urls: NotificationUrls {
-            new_order: row.get(6).map_err(db_error)?,
-            paid: row.get(7).map_err(db_error)?,
-            prepaid: row.get(8).map_err(db_error)?,
-            cancel: row.get(9).map_err(db_error)?,
-            moneyback: row.get(10).map_err(db_error)?,
+        spec: ProductSpec {
+            code: GoodName::parse(&code).ok_or_else(|| corrupt("product code"))?,
+            title: row.get(2).map_err(db_error)?,
+            physical: row.get(3).map_err(db_error)?,
+            price: Money::from_minor(row.get(4).map_err(db_error)?),
+            parent_id: row.get(5).map_err(db_error)?,
+            urls: NotificationUrls {
+                new_order: row.get(6).map_err(db_error)?,
+                paid: row.get(7).map_err(db_error)?,
+                prepaid: row.get(8).map_err(db_error)?,
+                cancel: row.get(9).map_err(db_error)?,
+                moneyback: row.get(10).map_err(db_error)?,
+            },
+            success_link: row.get(11).map_err(db_error)?,
+            client_groups: decode_strings(&groups)?,
+            cash_on_delivery_only: row.get(13).map_err(db_error)?,
+            quickpost_article: row.get(14).map_err(db_error)?,
+            post_service: row.get(15).map_err(db_error)?,
+            prepayment_minsum: minsum.map(Money::from_minor),
+            timer_kill: row.get(17).map_err(db_error)?,
+            partner_fees: decode_fees(&fees)?,
         },
-        success_link: row.get(11).map_err(db_error)?,
-        client_groups: decode_strings(&groups)?,
-        cash_on_delivery_only: row.get(13).map_err(db_error)?,
-        quickpost_article: row.get(14).map_err(db_error)?,
-        post_service: row.get(15).map_err(db_error)?,
-        prepayment_minsum: minsum.map(Money::from_minor),
-        timer_kill: row.get(17).map_err(db_error)?,
-        partner_fees: decode_fees(&fees)?,
     })
 }
 
@@ -120,7 +122,10 @@ pub(crate) fn add_product(
         )));
     }
     let id = take_number(conn, tenant, "product", 1)?;
-    let product = spec.into_product(ProductId(id));
+    let product = Product {
+        id: ProductId(id),
+        spec,
+    };
     conn.prepare_cached(
         "INSERT INTO products (tenant_id, id, code, title, physical, price, parent_id, \
          url_new_order, url_paid, url_prepaid, url_cancel, url_moneyback, success_link, \
@@ -143,7 +148,7 @@ pub(crate) fn update_product(
     let Some(mut product) = product_by_code(conn, tenant, code)? else {
         return Ok(None);
     };
-    patch.apply(&mut product);
+    patch.apply(&mut product.spec);
     conn.prepare_cached(
         "UPDATE products SET code = ?3, title = ?4, physical = ?5, price = ?6, \
          parent_id = ?7, url_new_order = ?8, url_paid = ?9, url_prepaid = ?10, \
@@ -158,11 +163,12 @@ pub(crate) fn update_product(
 }
 
 /// Parameters `?1`…`?20` in the order of the INSERT and UPDATE above.
-fn product_params(tenant: TenantId, p: &Product) -> Vec<rusqlite::types::Value> {
+fn product_params(tenant: TenantId, product: &Product) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value::{Integer, Null, Text};
+    let p = &product.spec;
     vec![
         Integer(tenant.0),
-        Integer(p.id.0),
+        Integer(product.id.0),
         Text(p.code.as_str().to_owned()),
         Text(p.title.clone()),
         Integer(i64::from(p.physical)),

@@ -280,8 +280,8 @@ async fn everything_survives_close_and_reopen() {
         code: "p".into(),
         title: "P".into(),
         physical: false,
-        price: p.price,
-        sum: p.price,
+        price: p.spec.price,
+        sum: p.spec.price,
         pincode: String::new(),
         partners: Vec::new(),
     };

@@ -6,34 +6,13 @@ use clickbill_domain::StoreError;
 use clickbill_protocol::envelope::Envelope;
 use clickbill_protocol::error::ApiError;
 use clickbill_protocol::methods::GoodObject;
-use clickbill_protocol::value::{is_blank, parse_bool, trim_ws, Money, Params, Percent};
+use clickbill_protocol::value::{comma_list, is_blank, parse_bool, trim_ws, Params};
 use php_form::{Key, Value};
 use std::collections::BTreeMap;
 
-/// The optional attributes of a product as sent; `None` where the parameter is blank.
-#[derive(Default)]
-struct Attributes {
-    title: Option<String>,
-    physical: Option<bool>,
-    price: Option<Money>,
-    parent_id: Option<String>,
-    url_new_order: Option<String>,
-    url_paid: Option<String>,
-    url_prepaid: Option<String>,
-    url_cancel: Option<String>,
-    url_moneyback: Option<String>,
-    success_link: Option<String>,
-    client_groups: Option<Vec<String>>,
-    cash_on_delivery_only: Option<bool>,
-    quickpost_article: Option<String>,
-    post_service: Option<String>,
-    prepayment_minsum: Option<Money>,
-    timer_kill: Option<i64>,
-    partner_fees: Option<BTreeMap<u32, Commission>>,
-}
-
-/// Reads every product attribute of §14.1; a malformed value is `3` / `Wrong posted data`.
-fn attributes(params: &Params<'_>) -> Result<Attributes, ApiError> {
+/// Reads every product attribute of §14.1, `None` where the parameter is blank; a malformed value
+/// is `3` / `Wrong posted data`.
+fn attributes(params: &Params<'_>) -> Result<ProductPatch, ApiError> {
     let text = |name: &str| (!params.is_blank(name)).then(|| params.text(name).into_owned());
     let money = |name: &str| params.money(name).map_err(|_| ApiError::WrongPostedData);
     let timer_kill = match params.int("good_timer_kill") {
@@ -41,7 +20,7 @@ fn attributes(params: &Params<'_>) -> Result<Attributes, ApiError> {
         Ok(value) => value,
         Err(_) => return Err(ApiError::WrongPostedData),
     };
-    Ok(Attributes {
+    Ok(ProductPatch {
         title: text("good_title"),
         physical: (!params.is_blank("good_type")).then(|| is_physical(params.bytes("good_type"))),
         price: money("good_sum")?,
@@ -70,15 +49,6 @@ fn is_physical(value: &[u8]) -> bool {
     value == b"1" || value.eq_ignore_ascii_case(b"real")
 }
 
-/// A comma-separated list (SPEC §7.7): elements trimmed, empty ones dropped.
-fn comma_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(|part| part.trim_matches(|c: char| c.is_ascii_whitespace()))
-        .filter(|part| !part.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `good_partner_fee[<level>]`: levels are positive integers, values `<number>%` in (0, 100] or
 /// money. A non-blank single value has no level and is malformed.
 fn partner_fees(raw: Option<&Value>) -> Result<Option<BTreeMap<u32, Commission>>, ApiError> {
@@ -97,19 +67,12 @@ fn partner_fees(raw: Option<&Value>) -> Result<Option<BTreeMap<u32, Commission>>
             _ => return Err(ApiError::WrongPostedData),
         };
         let value = value.as_bytes().ok_or(ApiError::WrongPostedData)?;
-        fees.insert(level, commission(value).ok_or(ApiError::WrongPostedData)?);
+        fees.insert(
+            level,
+            Commission::parse(value).ok_or(ApiError::WrongPostedData)?,
+        );
     }
     Ok((!fees.is_empty()).then_some(fees))
-}
-
-/// `10%`, `7.5%` or a fixed amount such as `300.00`.
-fn commission(value: &[u8]) -> Option<Commission> {
-    let value = trim_ws(value);
-    if let Some(number) = value.strip_suffix(b"%") {
-        let percent = Percent::parse(number).ok()?;
-        return (percent.hundredths() > 0).then_some(Commission::Percent(percent));
-    }
-    Money::parse(value).ok().map(Commission::Fixed)
 }
 
 /// AddGood (§14.1).
@@ -120,33 +83,15 @@ pub async fn add_good(call: &Call<'_>) -> Outcome {
         return Err(ApiError::NoTransmittedData.into());
     }
     let code = GoodName::parse(&params.text("good_name")).ok_or(ApiError::WrongPostedData)?;
-    let attrs = attributes(params)?;
-    let (Some(title), Some(physical), Some(price)) =
-        (attrs.title.clone(), attrs.physical, attrs.price)
-    else {
+    let patch = attributes(params)?;
+    // Present: the required parameters were checked non-blank above.
+    let (Some(title), Some(price)) = (patch.title.clone(), patch.price) else {
         return Err(ApiError::NoTransmittedData.into());
     };
     let mut spec = ProductSpec::new(code, title, price);
-    spec.physical = physical;
-    if let Some(parent_id) = attrs.parent_id {
-        spec.parent_id = parent_id;
-    }
-    let or_empty = |value: Option<String>| value.unwrap_or_default();
-    spec.urls.new_order = or_empty(attrs.url_new_order);
-    spec.urls.paid = or_empty(attrs.url_paid);
-    spec.urls.prepaid = or_empty(attrs.url_prepaid);
-    spec.urls.cancel = or_empty(attrs.url_cancel);
-    spec.urls.moneyback = or_empty(attrs.url_moneyback);
-    spec.success_link = or_empty(attrs.success_link);
-    // Creating the client groups that do not exist yet belongs with the contact methods; until
-    // then the ids are stored as given.
-    spec.client_groups = attrs.client_groups.unwrap_or_default();
-    spec.cash_on_delivery_only = attrs.cash_on_delivery_only.unwrap_or(false);
-    spec.quickpost_article = or_empty(attrs.quickpost_article);
-    spec.post_service = or_empty(attrs.post_service);
-    spec.prepayment_minsum = attrs.prepayment_minsum;
-    spec.timer_kill = attrs.timer_kill.unwrap_or(0);
-    spec.partner_fees = attrs.partner_fees.unwrap_or_default();
+    // Client groups are stored as given: creating the missing ones (§14.1) belongs with the
+    // contact methods.
+    patch.apply(&mut spec);
     match call.state.store.add_product(call.tenant.id, spec).await {
         Ok(_) => Ok(Envelope::ok()),
         Err(StoreError::Conflict(_)) => Err(ApiError::ProductAlreadyExist.into()),
@@ -170,26 +115,7 @@ pub async fn update_good(call: &Call<'_>) -> Outcome {
     if existing.is_empty() {
         return Err(ApiError::ProductNotFound.into());
     }
-    let attrs = attributes(params)?;
-    let patch = ProductPatch {
-        title: attrs.title,
-        physical: attrs.physical,
-        price: attrs.price,
-        parent_id: attrs.parent_id,
-        url_new_order: attrs.url_new_order,
-        url_paid: attrs.url_paid,
-        url_prepaid: attrs.url_prepaid,
-        url_cancel: attrs.url_cancel,
-        url_moneyback: attrs.url_moneyback,
-        success_link: attrs.success_link,
-        client_groups: attrs.client_groups,
-        cash_on_delivery_only: attrs.cash_on_delivery_only,
-        quickpost_article: attrs.quickpost_article,
-        post_service: attrs.post_service,
-        prepayment_minsum: attrs.prepayment_minsum,
-        timer_kill: attrs.timer_kill,
-        partner_fees: attrs.partner_fees,
-    };
+    let patch = attributes(params)?;
     match call
         .state
         .store
@@ -226,10 +152,10 @@ pub async fn get_all_goods(call: &Call<'_>) -> Outcome {
         .iter()
         .map(|product| GoodObject {
             good_id: product.id.0.to_string(),
-            good_name: product.code.as_str().to_owned(),
-            good_title: product.title.clone(),
-            good_type: if product.physical { "1" } else { "0" }.to_owned(),
-            good_sum: product.price.to_string(),
+            good_name: product.spec.code.as_str().to_owned(),
+            good_title: product.spec.title.clone(),
+            good_type: if product.spec.physical { "1" } else { "0" }.to_owned(),
+            good_sum: product.spec.price.to_string(),
         })
         .collect();
     Ok(Envelope::ok_with(&goods))
@@ -238,6 +164,7 @@ pub async fn get_all_goods(call: &Call<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clickbill_protocol::value::{Money, Percent};
 
     fn fees(body: &[u8]) -> Result<Option<BTreeMap<u32, Commission>>, ApiError> {
         let map = php_form::parse(body);
@@ -265,10 +192,8 @@ mod tests {
             b"good_partner_fee[-1]=10%25",
             b"good_partner_fee[x]=10%25",
             b"good_partner_fee[]=10%25",
-            b"good_partner_fee[1]=0%25",
-            b"good_partner_fee[1]=100.01%25",
+            // One malformed value stands for all: `Commission::parse` has the value syntax.
             b"good_partner_fee[1]=abc",
-            b"good_partner_fee[1]=-5",
             b"good_partner_fee[1][]=5",
             b"good_partner_fee[4294967296]=5",
         ] {
@@ -279,19 +204,14 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
-        assert_eq!(
-            commission(b"100%"),
-            Some(Commission::Percent(Percent::HUNDRED))
-        );
     }
 
     #[test]
-    fn good_types_and_lists() {
+    fn good_types() {
         assert!(is_physical(b"1"));
         assert!(is_physical(b"real"));
         assert!(is_physical(b"REAL"));
         assert!(!is_physical(b"0"));
         assert!(!is_physical(b"digital"));
-        assert_eq!(comma_list(" grp1, ,grp 2,"), ["grp1", "grp 2"]);
     }
 }

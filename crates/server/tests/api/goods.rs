@@ -82,7 +82,7 @@ async fn add_good_validates_in_order() {
     )
     .await
     .unwrap();
-    let product = &stored[0];
+    let product = &stored[0].spec;
     assert_eq!(product.client_groups, ["grp1", "grp 2"]);
     assert_eq!(product.timer_kill, 60);
     assert_eq!(product.partner_fees.len(), 2);

@@ -319,7 +319,7 @@ async fn load_fixture(store: &SqliteStore) -> Tenant {
     let mut code2_id = None;
     for spec in [code1, code2, book1] {
         let product = store.add_product(demo.id, spec).await.expect("product");
-        if product.code.as_str() == "code2" {
+        if product.spec.code.as_str() == "code2" {
             code2_id = Some(product.id);
         }
     }
