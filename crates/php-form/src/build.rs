@@ -132,6 +132,19 @@ fn write_data_value(value: &Data, prefix: &mut Vec<u8>, out: &mut Vec<u8>, first
     }
 }
 
+/// A key path (top-level key first) as `http_build_query` names it:
+/// `enc(base)%5Benc(k1)%5D...`.
+pub fn encode_path(path: &[Key]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some((base, rest)) = path.split_first() {
+        write_key(base, &mut out);
+        for key in rest {
+            push_subkey(key, &mut out);
+        }
+    }
+    out
+}
+
 fn write_key(key: &Key, out: &mut Vec<u8>) {
     match key {
         Key::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),

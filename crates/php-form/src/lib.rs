@@ -18,11 +18,15 @@
 mod build;
 mod float;
 mod parse;
+mod register;
 mod tree;
 
 pub use build::{
-    build_query, build_query_data, build_query_into, url_encode, url_encode_into, Data,
+    build_query, build_query_data, build_query_into, encode_path, url_encode, url_encode_into, Data,
 };
 pub use float::format_g;
-pub use parse::{parse, parse_with, register_variable, url_decode, Limits};
+pub use parse::{parse, parse_with, split_segments, url_decode, Limits, RawSegment};
+pub use register::{
+    register_variable, register_variable_traced, NameRewrite, Placement, Registration,
+};
 pub use tree::{Key, Map, Value};

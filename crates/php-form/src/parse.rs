@@ -1,6 +1,7 @@
 //! Reading `application/x-www-form-urlencoded` bodies the way PHP 8.2 fills `$_POST`.
 
-use crate::tree::{Key, Map, Value};
+use crate::register::register_variable;
+use crate::tree::Map;
 
 /// PHP's input limits. The defaults are PHP's defaults (`max_input_vars`,
 /// `max_input_nesting_level`).
@@ -29,27 +30,50 @@ pub fn parse(body: &[u8]) -> Map {
 /// Parses a form body with the given limits.
 pub fn parse_with(body: &[u8], limits: Limits) -> Map {
     let mut map = Map::new();
-    let mut processed = 0usize;
-    for segment in segments(body) {
-        let (raw_name, raw_value) = match segment.iter().position(|&b| b == b'=') {
-            Some(eq) => (&segment[..eq], &segment[eq + 1..]),
-            None => (segment, &b""[..]),
-        };
-        let name = url_decode(raw_name);
-        register_variable(&mut map, &name, url_decode(raw_value), limits.max_depth);
-        processed += 1;
-        if processed > limits.max_vars {
-            break;
-        }
+    for segment in split_segments(body).take(limits.max_vars.saturating_add(1)) {
+        let name = url_decode(segment.raw_name);
+        register_variable(
+            &mut map,
+            &name,
+            url_decode(segment.raw_value),
+            limits.max_depth,
+        );
     }
     map
 }
 
-/// The pieces between `&` bytes; a trailing empty piece is not a segment.
-fn segments(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// One `&`-separated piece of a body, split at its first `=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSegment<'a> {
+    pub raw: &'a [u8],
+    pub raw_name: &'a [u8],
+    pub raw_value: &'a [u8],
+    /// Whether the segment has a `=` at all (`a` and `a=` store the same).
+    pub has_equals: bool,
+}
+
+/// Every segment of a body in order, empty ones included: the pieces between `&` bytes, a
+/// trailing empty piece excepted. PHP reads the first `max_vars + 1` of them.
+pub fn split_segments(body: &[u8]) -> impl Iterator<Item = RawSegment<'_>> {
     let trimmed = body.strip_suffix(b"&").unwrap_or(body);
     let pieces = (!body.is_empty()).then(|| trimmed.split(|&b| b == b'&'));
-    pieces.into_iter().flatten()
+    pieces
+        .into_iter()
+        .flatten()
+        .map(|raw| match raw.iter().position(|&b| b == b'=') {
+            Some(eq) => RawSegment {
+                raw,
+                raw_name: &raw[..eq],
+                raw_value: &raw[eq + 1..],
+                has_equals: true,
+            },
+            None => RawSegment {
+                raw,
+                raw_name: raw,
+                raw_value: b"",
+                has_equals: false,
+            },
+        })
 }
 
 /// PHP's `urldecode`: `+` is a space, `%XX` a byte, any other `%` is kept as it is.
@@ -76,154 +100,6 @@ pub fn url_decode(input: &[u8]) -> Vec<u8> {
 fn hex_pair(high: u8, low: u8) -> Option<u8> {
     let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     Some(digit(high)? << 4 | digit(low)?)
-}
-
-/// Stores one decoded variable as PHP's `php_register_variable_ex` does: the name is cut at its
-/// first NUL, leading spaces go, ' ' and '.' in the base become '_', and bracket groups nest.
-/// Multipart bodies feed their parts through here too.
-pub fn register_variable(map: &mut Map, name: &[u8], value: Vec<u8>, max_depth: usize) {
-    let name = match name.iter().position(|&b| b == 0) {
-        Some(nul) => &name[..nul],
-        None => name,
-    };
-    let start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
-    let name = &name[start..];
-
-    let bracket = name.iter().position(|&b| b == b'[');
-    let base_end = bracket.unwrap_or(name.len());
-    let base = mangle(&name[..base_end], false);
-    if base.is_empty() {
-        return;
-    }
-    let Some(bracket) = bracket else {
-        map.insert(Key::from_bytes(&base), Value::Bytes(value));
-        return;
-    };
-    let rest = &name[bracket..];
-    if !rest[1..].contains(&b']') {
-        let mut plain = base;
-        plain.push(b'_');
-        plain.extend(mangle(&rest[1..], true));
-        map.insert(Key::from_bytes(&plain), Value::Bytes(value));
-        return;
-    }
-
-    let base = Key::from_bytes(&base);
-    let groups = bracket_groups(rest, max_depth);
-    // PHP creates the arrays of a name group by group and only meets the nesting limit when it
-    // reaches the group past it, so an append refused on the way ends the variable first and the
-    // base then survives.
-    let Some((target, slot)) = descend(map, base.clone(), &groups.groups) else {
-        return;
-    };
-    if groups.too_deep {
-        map.remove(&base);
-        return;
-    }
-    match slot {
-        Some(key) => target.insert(key, Value::Bytes(value)),
-        None => {
-            // An append to an array that holds the largest integer key is dropped.
-            let _ = target.push(Value::Bytes(value));
-        }
-    }
-}
-
-/// Replaces ' ' and '.' (and '[' when asked) by '_', as PHP does for variable names.
-fn mangle(part: &[u8], brackets_too: bool) -> Vec<u8> {
-    part.iter()
-        .map(|&b| match b {
-            b' ' | b'.' => b'_',
-            b'[' if brackets_too => b'_',
-            other => other,
-        })
-        .collect()
-}
-
-/// One `[...]` of a name: a key, or an append (`[]`).
-enum Group<'a> {
-    Key(&'a [u8]),
-    Append,
-}
-
-/// The bracket groups of a name, in order.
-struct Groups<'a> {
-    groups: Vec<Group<'a>>,
-    /// Another group starts after the last one although `max_depth` groups were read: the name
-    /// nests too deep, which removes its base.
-    too_deep: bool,
-}
-
-/// Reads the bracket groups of `rest` (which starts with the first `[`).
-fn bracket_groups(rest: &[u8], max_depth: usize) -> Groups<'_> {
-    let mut groups = Vec::new();
-    let mut pos = 0; // at a '['
-    loop {
-        if groups.len() >= max_depth {
-            return Groups {
-                groups,
-                too_deep: true,
-            };
-        }
-        let key_start = pos + 1;
-        let mut probe = key_start;
-        if rest.get(probe).is_some_and(|&b| is_c_space(b)) {
-            probe += 1;
-        }
-        if rest.get(probe) == Some(&b']') {
-            groups.push(Group::Append);
-            pos = probe + 1;
-        } else {
-            match rest[probe.min(rest.len())..]
-                .iter()
-                .position(|&b| b == b']')
-            {
-                Some(offset) => {
-                    let close = probe + offset;
-                    groups.push(Group::Key(&rest[key_start..close]));
-                    pos = close + 1;
-                }
-                // An unterminated later group ends the sequence at the previous one.
-                None => break,
-            }
-        }
-        if rest.get(pos) != Some(&b'[') {
-            break;
-        }
-    }
-    Groups {
-        groups,
-        too_deep: false,
-    }
-}
-
-/// The white-space test PHP applies right after a `[`.
-fn is_c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-/// Follows a name from its base through all groups but the last, creating arrays on the way (a
-/// byte string in the way is replaced in place). Returns the array that receives the value and
-/// the slot in it (`None` for an append), or `None` when an append on the way was refused.
-fn descend<'m>(
-    map: &'m mut Map,
-    base: Key,
-    groups: &[Group<'_>],
-) -> Option<(&'m mut Map, Option<Key>)> {
-    let mut current = map;
-    let mut slot = Some(base);
-    for group in groups {
-        let parent = current;
-        current = match slot.take() {
-            Some(key) => parent.child_array(key),
-            None => parent.push_array()?,
-        };
-        slot = match group {
-            Group::Key(bytes) => Some(Key::from_bytes(bytes)),
-            Group::Append => None,
-        };
-    }
-    Some((current, slot))
 }
 
 #[cfg(test)]

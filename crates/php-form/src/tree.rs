@@ -209,12 +209,6 @@ impl Map {
         }
     }
 
-    /// Appends a new empty array like `$a[] = []` and returns it, or `None` when PHP would refuse.
-    pub(crate) fn push_array(&mut self) -> Option<&mut Map> {
-        let key = self.next_append_key()?;
-        Some(self.child_array(Key::Int(key)))
-    }
-
     /// Returns the array stored at `key`, creating it at the end when absent and replacing a byte
     /// string in place.
     pub(crate) fn child_array(&mut self, key: Key) -> &mut Map {

@@ -3,12 +3,14 @@
 //! * `parse(build(tree)) == tree` for every tree PHP itself can carry through a form body (see
 //!   `representable_form` for what that excludes and why);
 //! * every tree `parse` produces is such a tree, so a parsed body survives being rebuilt;
+//! * registering a body's variables one by one with the tracing entry point builds the same tree
+//!   as `parse`, and every variable it reports stored sits at its reported path;
 //! * `parse` and the builders never panic, whatever the bytes, however long or deeply bracketed
 //!   the names.
 
 use php_form::{
-    build_query, build_query_data, format_g, parse, parse_with, url_decode, url_encode, Data, Key,
-    Limits, Map, Value,
+    build_query, build_query_data, format_g, parse, parse_with, register_variable_traced,
+    split_segments, url_decode, url_encode, Data, Key, Limits, Map, Placement, Value,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -139,6 +141,27 @@ proptest! {
         prop_assert!(count_leaves(&form) <= 1001);
         let built = build_query(&form);
         prop_assert_eq!(parse(&built), form, "rebuilt as {}", built.escape_ascii());
+    }
+
+    #[test]
+    fn tracing_stores_what_parse_stores(body in form_bytes(120)) {
+        let limits = Limits::default();
+        let mut traced = Map::new();
+        for segment in split_segments(&body).take(limits.max_vars + 1) {
+            let value = url_decode(segment.raw_value);
+            let name = url_decode(segment.raw_name);
+            let registration =
+                register_variable_traced(&mut traced, &name, value.clone(), limits.max_depth);
+            if let Placement::Stored { path, appended } = registration.placement {
+                prop_assert!(appended.iter().all(|&i| matches!(path[i], Key::Int(_))));
+                let mut found = traced.get(&path[0]);
+                for key in &path[1..] {
+                    found = found.and_then(Value::as_array).and_then(|m| m.get(key));
+                }
+                prop_assert_eq!(found.and_then(Value::as_bytes), Some(value.as_slice()));
+            }
+        }
+        prop_assert_eq!(traced, parse(&body));
     }
 
     #[test]
