@@ -9,7 +9,8 @@ use anyhow::Context;
 use clickbill_client::{signed_body, Data, Key};
 use clickbill_domain::checkout::{plan_order, GoodsLine, OrderError, OrderRequest};
 use clickbill_domain::model::{
-    BillId, Commission, Discount, GoodName, NewTenant, ProductSpec, Tenant, TenantSettings, Utm,
+    BillId, Commission, CouponId, Discount, GoodName, NewCoupon, NewPartner, NewTenant, PartnerId,
+    ProductSpec, Tenant, TenantSettings, Utm,
 };
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::{CreatedOrder, OrderUpdate, Store};
@@ -86,36 +87,42 @@ pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
                 .map_err(storage("creating the sandbox products"))?,
         );
     }
-    let boris = store
-        .add_partner(tenant.id, "boris", None, now)
-        .await
-        .map_err(storage("creating the sandbox partners"))?;
-    store
-        .add_partner(tenant.id, "anna", Some(boris.id), now)
-        .await
-        .map_err(storage("creating the sandbox partners"))?;
-    let fifty = Percent::from_hundredths(5_000).expect("in range");
-    store
-        .add_coupon(
-            tenant.id,
-            "coupon50proc",
-            Discount::Percent(fifty),
-            Vec::new(),
-            None,
-        )
-        .await
-        .map_err(storage("creating the sandbox coupons"))?;
+    // The fixture's own numbers (SPEC §11.2), so the documented examples answer as printed.
+    for (id, login, parent) in [(5, "boris", None), (17, "anna", Some(PartnerId(5)))] {
+        let partner = NewPartner {
+            id: Some(PartnerId(id)),
+            login: login.to_owned(),
+            parent,
+            registered_at: now,
+        };
+        store
+            .add_partner(tenant.id, partner)
+            .await
+            .map_err(storage("creating the sandbox partners"))?;
+    }
     let code2 = products.iter().find(|p| p.spec.code.as_str() == "code2");
-    store
-        .add_coupon(
-            tenant.id,
-            "minus100",
-            Discount::Fixed(Money::from_minor(10_000)),
-            code2.map(|p| p.id).into_iter().collect(),
-            None,
-        )
-        .await
-        .map_err(storage("creating the sandbox coupons"))?;
+    let coupons = [
+        NewCoupon {
+            id: Some(CouponId(585)),
+            code: "coupon50proc".to_owned(),
+            discount: Discount::Percent(Percent::from_hundredths(5_000).expect("in range")),
+            products: Vec::new(),
+            expires_at: None,
+        },
+        NewCoupon {
+            id: Some(CouponId(586)),
+            code: "minus100".to_owned(),
+            discount: Discount::Fixed(Money::from_minor(10_000)),
+            products: code2.map(|p| p.id).into_iter().collect(),
+            expires_at: None,
+        },
+    ];
+    for coupon in coupons {
+        store
+            .add_coupon(tenant.id, coupon)
+            .await
+            .map_err(storage("creating the sandbox coupons"))?;
+    }
 
     // SPEC §11.3: order 12344, half price with a coupon, through partner anna, paid in full.
     let paid = create(store, &tenant, &paid_order_request(), now).await?;
@@ -129,6 +136,7 @@ pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
         .update_order(
             tenant.id,
             paid,
+            now,
             Box::new(move |order| order.apply(payment, &settings)),
         )
         .await

@@ -282,10 +282,30 @@ pub enum Discount {
     Fixed(Money),
 }
 
+/// A coupon as administration creates it. `id` keeps the number a coupon already has elsewhere
+/// (a shop moving from another system keeps its coupon ids); without one the store numbers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCoupon {
+    pub id: Option<CouponId>,
+    pub code: String,
+    pub discount: Discount,
+    pub products: Vec<ProductId>,
+    pub expires_at: Option<i64>,
+}
+
 /// An affiliate (SPEC §9.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partner {
     pub id: PartnerId,
+    pub login: String,
+    pub parent: Option<PartnerId>,
+    pub registered_at: i64,
+}
+
+/// A partner as administration creates it; `id` as in [`NewCoupon`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPartner {
+    pub id: Option<PartnerId>,
     pub login: String,
     pub parent: Option<PartnerId>,
     pub registered_at: i64,

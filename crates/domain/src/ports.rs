@@ -2,8 +2,8 @@
 //! [`Store`]; the rules above it never see SQL.
 
 use crate::model::{
-    BillId, Coupon, CouponId, NewOrder, NewTenant, Order, Partner, PartnerId, Product,
-    ProductPatch, ProductSpec, Tenant, TenantId,
+    BillId, Coupon, CouponId, NewCoupon, NewOrder, NewPartner, NewTenant, Order, Partner,
+    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
 };
 use crate::order::{OrderEventKind, StatusRefusal};
 use async_trait::async_trait;
@@ -81,6 +81,16 @@ pub trait Store: Send + Sync + 'static {
     /// `false` when no product has that code.
     async fn delete_product(&self, tenant: TenantId, code: &str) -> Result<bool, StoreError>;
 
+    /// Fails with `Conflict` when the code (case-insensitively) or the given id is taken. Ids
+    /// the store hands out later stay above every id given here.
+    async fn add_coupon(&self, tenant: TenantId, coupon: NewCoupon) -> Result<Coupon, StoreError>;
+    /// Fails with `Conflict` when the login (case-insensitively) or the given id is taken, and
+    /// with `Backend` when the parent does not exist.
+    async fn add_partner(
+        &self,
+        tenant: TenantId,
+        partner: NewPartner,
+    ) -> Result<Partner, StoreError>;
     async fn coupon_by_code(
         &self,
         tenant: TenantId,
@@ -115,11 +125,12 @@ pub trait Store: Send + Sync + 'static {
     /// A non-deleted order.
     async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError>;
     /// Runs `change` on the current state of a non-deleted order inside one write transaction and
-    /// stores the result together with the events it returns.
+    /// stores the result together with the events it returns, dated server time `now`.
     async fn update_order(
         &self,
         tenant: TenantId,
         bill_id: BillId,
+        now: i64,
         change: OrderChange,
     ) -> Result<OrderUpdate, StoreError>;
     /// Hides an order for good; `false` when it does not exist or is already deleted.

@@ -6,9 +6,9 @@
 //! other tests share. Everything here panics on a failed expectation, like any test.
 
 use crate::model::{
-    BillId, Commission, Customer, GoodName, Item, NewOrder, NewTenant, NotificationUrls, Order,
-    PartnerEntry, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant, TenantSettings,
-    Utm,
+    BillId, Commission, CouponId, Customer, Discount, GoodName, Item, NewCoupon, NewOrder,
+    NewPartner, NewTenant, NotificationUrls, Order, PartnerEntry, PartnerId, PayStatus, Product,
+    ProductId, ProductPatch, ProductSpec, Tenant, TenantSettings, Utm,
 };
 use crate::order::{OrderEventKind, StatusChange, StatusRefusal, DUPLICATE_WINDOW_SECONDS};
 use crate::ports::{CreatedOrder, OrderUpdate, Store, StoreError};
@@ -40,6 +40,9 @@ macro_rules! store_suite_tests {
             duplicate_rule_reports_the_highest_bill_id,
             update_order_applies_or_writes_nothing,
             tenants_are_isolated,
+            coupons_add_and_find,
+            partners_add_and_find,
+            given_ids_are_kept_and_later_ids_stay_above,
             concurrent_identical_orders_make_one,
             concurrent_distinct_orders_get_distinct_ids,
         );
@@ -168,6 +171,7 @@ async fn change_status(
         .update_order(
             tenant.id,
             bill_id,
+            NOW,
             Box::new(move |order: &mut Order| order.apply(change, &settings)),
         )
         .await
@@ -786,6 +790,7 @@ pub async fn duplicate_rule_reports_the_highest_bill_id(store: &dyn Store) {
         .update_order(
             t.id,
             high,
+            NOW,
             Box::new(move |order: &mut Order| {
                 order.items = items;
                 Ok(Vec::new())
@@ -817,6 +822,7 @@ pub async fn update_order_applies_or_writes_nothing(store: &dyn Store) {
         .update_order(
             t.id,
             id,
+            NOW,
             Box::new(|order: &mut Order| {
                 order.comment = "must not be stored".into();
                 order.pay_status = PayStatus::Cancel;
@@ -832,6 +838,7 @@ pub async fn update_order_applies_or_writes_nothing(store: &dyn Store) {
         .update_order(
             t.id,
             id,
+            NOW,
             Box::new(|order: &mut Order| {
                 order.comment = "stored".into();
                 Ok(Vec::new())
@@ -918,6 +925,157 @@ pub async fn tenants_are_isolated(store: &dyn Store) {
     let kept = store.order(a.id, foreign).await.unwrap().expect("order");
     assert_eq!(kept.pay_status, PayStatus::Waiting);
     assert!(store.order(a.id, a_same).await.unwrap().is_some());
+}
+
+fn new_coupon(code: &str, discount: Discount, products: Vec<ProductId>) -> NewCoupon {
+    NewCoupon {
+        id: None,
+        code: code.to_owned(),
+        discount,
+        products,
+        expires_at: None,
+    }
+}
+
+fn new_partner(login: &str, parent: Option<PartnerId>) -> NewPartner {
+    NewPartner {
+        id: None,
+        login: login.to_owned(),
+        parent,
+        registered_at: NOW,
+    }
+}
+
+/// Coupons are found by code (case-insensitively) and by id, within their tenant only; a code
+/// is unique per tenant.
+pub async fn coupons_add_and_find(store: &dyn Store) {
+    let t = tenant(store, "suite-coupons").await;
+    let other = tenant(store, "suite-coupons-other").await;
+    let half = Discount::Percent(percent(5_000));
+    let mut expiring = new_coupon(
+        "Coupon50proc",
+        half,
+        vec![ProductId(3), ProductId(1), ProductId(3)],
+    );
+    expiring.expires_at = Some(NOW);
+    let coupon = store.add_coupon(t.id, expiring).await.unwrap();
+    assert_eq!(coupon.products, [ProductId(1), ProductId(3)]);
+    assert_eq!(coupon.expires_at, Some(NOW));
+    assert_eq!(
+        store.coupon_by_code(t.id, "COUPON50PROC").await.unwrap(),
+        Some(coupon.clone())
+    );
+    assert_eq!(
+        store.coupon_by_id(t.id, coupon.id).await.unwrap(),
+        Some(coupon.clone())
+    );
+    assert_eq!(
+        store
+            .coupon_by_code(other.id, "coupon50proc")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.coupon_by_id(other.id, coupon.id).await.unwrap(), None);
+    let conflict = store
+        .add_coupon(t.id, new_coupon("coupon50PROC", half, vec![]))
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict(_))),
+        "{conflict:?}"
+    );
+    let fixed = store
+        .add_coupon(
+            t.id,
+            new_coupon("minus100", Discount::Fixed(money(10_000)), vec![]),
+        )
+        .await
+        .unwrap();
+    assert!(fixed.id > coupon.id);
+    assert_eq!(
+        store.coupon_by_code(t.id, "minus100").await.unwrap(),
+        Some(fixed)
+    );
+}
+
+/// Partners are found by login (case-insensitively) and by id, within their tenant only; a
+/// parent must exist.
+pub async fn partners_add_and_find(store: &dyn Store) {
+    let t = tenant(store, "suite-partners").await;
+    let other = tenant(store, "suite-partners-other").await;
+    let boris = store
+        .add_partner(t.id, new_partner("Boris", None))
+        .await
+        .unwrap();
+    let anna = store
+        .add_partner(t.id, new_partner("anna", Some(boris.id)))
+        .await
+        .unwrap();
+    assert_eq!(anna.parent, Some(boris.id));
+    assert_eq!(
+        store.partner_by_login(t.id, "ANNA").await.unwrap(),
+        Some(anna.clone())
+    );
+    assert_eq!(
+        store.partner_by_id(t.id, anna.id).await.unwrap(),
+        Some(anna.clone())
+    );
+    assert_eq!(
+        store.partner_by_login(other.id, "anna").await.unwrap(),
+        None
+    );
+    assert_eq!(store.partner_by_id(other.id, boris.id).await.unwrap(), None);
+    let taken = store.add_partner(t.id, new_partner("boris", None)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let orphan = store
+        .add_partner(t.id, new_partner("orphan", Some(PartnerId(999))))
+        .await;
+    assert!(orphan.is_err());
+    assert_eq!(store.partner_by_login(t.id, "orphan").await.unwrap(), None);
+}
+
+/// Ids carried over from another system are kept; a taken id is a conflict; ids the store
+/// hands out afterwards are above every id given.
+pub async fn given_ids_are_kept_and_later_ids_stay_above(store: &dyn Store) {
+    let t = tenant(store, "suite-given-ids").await;
+    let fixed = Discount::Fixed(money(100));
+    let mut imported = new_coupon("imported", fixed, vec![]);
+    imported.id = Some(CouponId(585));
+    assert_eq!(
+        store.add_coupon(t.id, imported.clone()).await.unwrap().id,
+        CouponId(585)
+    );
+    imported.code = "another".into();
+    let clash = store.add_coupon(t.id, imported).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_eq!(store.coupon_by_code(t.id, "another").await.unwrap(), None);
+    let mut lower = new_coupon("lower", fixed, vec![]);
+    lower.id = Some(CouponId(7));
+    assert_eq!(store.add_coupon(t.id, lower).await.unwrap().id, CouponId(7));
+    let next = store
+        .add_coupon(t.id, new_coupon("next", fixed, vec![]))
+        .await
+        .unwrap();
+    assert_eq!(next.id, CouponId(586));
+
+    let mut boris = new_partner("boris", None);
+    boris.id = Some(PartnerId(5));
+    store.add_partner(t.id, boris).await.unwrap();
+    let mut anna = new_partner("anna", Some(PartnerId(5)));
+    anna.id = Some(PartnerId(17));
+    assert_eq!(
+        store.add_partner(t.id, anna).await.unwrap().id,
+        PartnerId(17)
+    );
+    let mut clash = new_partner("clash", None);
+    clash.id = Some(PartnerId(5));
+    let clash = store.add_partner(t.id, clash).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    let next = store
+        .add_partner(t.id, new_partner("next", None))
+        .await
+        .unwrap();
+    assert_eq!(next.id, PartnerId(18));
 }
 
 pub async fn concurrent_identical_orders_make_one(store: &dyn Store) {

@@ -3,10 +3,10 @@
 
 use crate::codec::{corrupt, decode_fees, decode_strings, encode_fees, encode_strings};
 use crate::db_error;
-use crate::tenants::take_number;
+use crate::tenants::{keep_number, take_number};
 use clickbill_domain::model::{
-    Coupon, CouponId, Discount, GoodName, NotificationUrls, Partner, PartnerId, Product, ProductId,
-    ProductPatch, ProductSpec, TenantId,
+    Coupon, CouponId, Discount, GoodName, NewCoupon, NewPartner, NotificationUrls, Partner,
+    PartnerId, Product, ProductId, ProductPatch, ProductSpec, TenantId,
 };
 use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Money, Percent};
@@ -268,15 +268,25 @@ pub(crate) fn coupon_by_id(
 pub(crate) fn add_coupon(
     conn: &Connection,
     tenant: TenantId,
-    code: String,
-    discount: Discount,
-    mut products: Vec<ProductId>,
-    expires_at: Option<i64>,
+    coupon: NewCoupon,
 ) -> Result<Coupon, StoreError> {
+    let NewCoupon {
+        id,
+        code,
+        discount,
+        mut products,
+        expires_at,
+    } = coupon;
     if coupon_by_code(conn, tenant, &code)?.is_some() {
         return Err(StoreError::Conflict(format!("coupon {code:?}")));
     }
-    let id = take_number(conn, tenant, "coupon", 1)?;
+    let id = match id {
+        Some(id) if coupon_by_id(conn, tenant, id)?.is_some() => {
+            return Err(StoreError::Conflict(format!("coupon id {}", id.0)));
+        }
+        Some(id) => keep_number(conn, tenant, "coupon", id.0)?,
+        None => take_number(conn, tenant, "coupon", 1)?,
+    };
     let (kind, value) = match discount {
         Discount::Percent(p) => ("percent", p.hundredths()),
         Discount::Fixed(m) => ("fixed", m.minor()),
@@ -354,10 +364,14 @@ pub(crate) fn partner_by_login(
 pub(crate) fn add_partner(
     conn: &Connection,
     tenant: TenantId,
-    login: String,
-    parent: Option<PartnerId>,
-    registered_at: i64,
+    partner: NewPartner,
 ) -> Result<Partner, StoreError> {
+    let NewPartner {
+        id,
+        login,
+        parent,
+        registered_at,
+    } = partner;
     if partner_by_login(conn, tenant, &login)?.is_some() {
         return Err(StoreError::Conflict(format!("partner {login:?}")));
     }
@@ -369,7 +383,13 @@ pub(crate) fn add_partner(
             )));
         }
     }
-    let id = take_number(conn, tenant, "partner", 1)?;
+    let id = match id {
+        Some(id) if partner_by_id(conn, tenant, id)?.is_some() => {
+            return Err(StoreError::Conflict(format!("partner id {}", id.0)));
+        }
+        Some(id) => keep_number(conn, tenant, "partner", id.0)?,
+        None => take_number(conn, tenant, "partner", 1)?,
+    };
     conn.prepare_cached(
         "INSERT INTO partners (tenant_id, id, login, parent_id, registered_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",

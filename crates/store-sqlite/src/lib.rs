@@ -27,12 +27,10 @@ pub use writer::WriterStats;
 
 use async_trait::async_trait;
 use clickbill_domain::model::{
-    BillId, Coupon, CouponId, Discount, NewOrder, NewTenant, Order, Partner, PartnerId, Product,
-    ProductId, ProductPatch, ProductSpec, Tenant, TenantId,
+    BillId, Coupon, CouponId, NewCoupon, NewOrder, NewPartner, NewTenant, Order, Partner,
+    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
 };
-use clickbill_domain::{
-    Clock, CreatedOrder, OrderChange, OrderUpdate, Store, StoreError, SystemClock,
-};
+use clickbill_domain::{CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
 use readers::Readers;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
@@ -47,14 +45,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 
 /// Tuning of [`SqliteStore::open_with`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SqliteOptions {
     /// Read-only connections, opened as needed up to this many.
     pub readers: usize,
     /// The most writes committed together in one transaction.
     pub max_batch: usize,
-    /// The time recorded on events of [`Store::update_order`], which is given none.
-    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for SqliteOptions {
@@ -62,17 +58,7 @@ impl Default for SqliteOptions {
         SqliteOptions {
             readers: 4,
             max_batch: 256,
-            clock: Arc::new(SystemClock),
         }
-    }
-}
-
-impl std::fmt::Debug for SqliteOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteOptions")
-            .field("readers", &self.readers)
-            .field("max_batch", &self.max_batch)
-            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +68,6 @@ impl std::fmt::Debug for SqliteOptions {
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
-    clock: Arc<dyn Clock>,
     path: PathBuf,
 }
 
@@ -110,7 +95,6 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Writer::start(conn, options.max_batch)?,
             readers: Arc::new(Readers::new(path.clone(), options.readers)),
-            clock: options.clock,
             path,
         })
     }
@@ -165,33 +149,6 @@ impl SqliteStore {
         T: Send + 'static,
     {
         self.readers.run(read).await
-    }
-
-    /// Adds a coupon. Fails with `Conflict` when the code is taken (case-insensitively).
-    pub async fn add_coupon(
-        &self,
-        tenant: TenantId,
-        code: &str,
-        discount: Discount,
-        products: Vec<ProductId>,
-        expires_at: Option<i64>,
-    ) -> Result<Coupon, StoreError> {
-        let code = code.to_owned();
-        self.write(move |c| catalogue::add_coupon(c, tenant, code, discount, products, expires_at))
-            .await
-    }
-
-    /// Adds a partner. Fails with `Conflict` when the login is taken (case-insensitively).
-    pub async fn add_partner(
-        &self,
-        tenant: TenantId,
-        login: &str,
-        parent: Option<PartnerId>,
-        registered_at: i64,
-    ) -> Result<Partner, StoreError> {
-        let login = login.to_owned();
-        self.write(move |c| catalogue::add_partner(c, tenant, login, parent, registered_at))
-            .await
     }
 }
 
@@ -305,6 +262,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn add_coupon(&self, tenant: TenantId, coupon: NewCoupon) -> Result<Coupon, StoreError> {
+        self.write(move |c| catalogue::add_coupon(c, tenant, coupon))
+            .await
+    }
+
+    async fn add_partner(
+        &self,
+        tenant: TenantId,
+        partner: NewPartner,
+    ) -> Result<Partner, StoreError> {
+        self.write(move |c| catalogue::add_partner(c, tenant, partner))
+            .await
+    }
+
     async fn coupon_by_code(
         &self,
         tenant: TenantId,
@@ -362,10 +333,10 @@ impl Store for SqliteStore {
         &self,
         tenant: TenantId,
         bill_id: BillId,
+        now: i64,
         change: OrderChange,
     ) -> Result<OrderUpdate, StoreError> {
-        let clock = Arc::clone(&self.clock);
-        self.write(move |c| orders::update(c, tenant, bill_id, change, clock.now()))
+        self.write(move |c| orders::update(c, tenant, bill_id, change, now))
             .await
     }
 

@@ -218,6 +218,23 @@ pub(crate) fn take_number(
     .map_err(db_error)
 }
 
+/// Records that `number` of a sequence is used without handing it out, so that later numbers of
+/// [`take_number`] stay above it; returns `number`.
+pub(crate) fn keep_number(
+    conn: &Connection,
+    tenant: TenantId,
+    sequence: &str,
+    number: i64,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO counters (tenant_id, name, next) VALUES (?1, ?2, ?3 + 1) \
+         ON CONFLICT (tenant_id, name) DO UPDATE SET next = max(next, ?3 + 1)",
+    )
+    .and_then(|mut s| s.execute(params![tenant.0, sequence, number]))
+    .map_err(db_error)?;
+    Ok(number)
+}
+
 /// The tenant's `first_bill_id` as stored now, which may be newer than a cached tenant's.
 pub(crate) fn stored_first_bill_id(
     conn: &Connection,

@@ -2,13 +2,11 @@
 //! promises: group commit, savepoint isolation inside a batch, durability across reopening,
 //! readers that do not wait for the writer.
 
-use clickbill_domain::model::{
-    Discount, NewOrder, Order, PartnerId, ProductId, ProductSpec, Tenant, TenantId,
-};
+use clickbill_domain::model::{NewOrder, Order, ProductSpec, Tenant, TenantId};
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::store_suite::{join_all, new_order, new_tenant, NOW};
 use clickbill_domain::{CreatedOrder, OrderUpdate, Store, StoreError};
-use clickbill_protocol::value::{Money, Percent};
+use clickbill_protocol::value::Money;
 use clickbill_store_sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -305,6 +303,7 @@ async fn everything_survives_close_and_reopen() {
         .update_order(
             t.id,
             kept,
+            NOW + 1,
             Box::new(move |o: &mut Order| o.apply(StatusChange::Cancel, &settings)),
         )
         .await
@@ -426,6 +425,7 @@ async fn events_are_written_with_their_change() {
         .update_order(
             a.id,
             id,
+            NOW + 4,
             Box::new(|_| Err(clickbill_domain::order::StatusRefusal::NotPaid)),
         )
         .await
@@ -436,6 +436,7 @@ async fn events_are_written_with_their_change() {
         .update_order(
             a.id,
             id,
+            NOW + 5,
             Box::new(move |o: &mut Order| {
                 o.apply(
                     StatusChange::Paid {
@@ -451,24 +452,30 @@ async fn events_are_written_with_their_change() {
         .unwrap();
     assert!(store.delete_order(a.id, id).await.unwrap());
 
-    let events: Vec<(i64, i64, i64, String)> = store
+    let events: Vec<(i64, i64, i64, String, i64)> = store
         .read(|c| {
             let mut stmt = c
-                .prepare("SELECT tenant_id, id, bill_id, kind FROM order_events ORDER BY id")
+                .prepare("SELECT tenant_id, id, bill_id, kind, at FROM order_events ORDER BY id")
                 .unwrap();
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .unwrap();
             Ok(rows.map(Result::unwrap).collect())
         })
         .await
         .unwrap();
+    // Each event is dated the server time of the call that caused it.
     let expected = [
-        (a.id.0, id.get(), "new_order"),
-        (b.id.0, other.get(), "new_order"),
-        (a.id.0, id.get(), "paid"),
+        (a.id.0, id.get(), "new_order", NOW),
+        (b.id.0, other.get(), "new_order", NOW + 2),
+        (a.id.0, id.get(), "paid", NOW + 5),
     ];
-    let got: Vec<(i64, i64, &str)> = events.iter().map(|e| (e.0, e.2, e.3.as_str())).collect();
+    let got: Vec<(i64, i64, &str, i64)> = events
+        .iter()
+        .map(|e| (e.0, e.2, e.3.as_str(), e.4))
+        .collect();
     assert_eq!(got, expected);
     let ids: Vec<i64> = events.iter().map(|e| e.1).collect();
     assert!(
@@ -495,91 +502,6 @@ async fn another_process_changing_tenants_is_seen() {
     let seen = server.tenant_by_login("shared").await.unwrap().unwrap();
     assert_eq!(seen.secret, "rotated");
     assert_eq!(seen.id, t.id);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coupons_and_partners() {
-    let fx = Fixture::new();
-    let store = &fx.store;
-    let t = add_tenant(store, "promo").await;
-    let other = add_tenant(store, "promo-other").await;
-    let half = Discount::Percent(Percent::from_hundredths(5_000).unwrap());
-    let coupon = store
-        .add_coupon(
-            t.id,
-            "Coupon50proc",
-            half,
-            vec![ProductId(3), ProductId(1), ProductId(3)],
-            Some(NOW),
-        )
-        .await
-        .unwrap();
-    assert_eq!(coupon.products, [ProductId(1), ProductId(3)]);
-    assert_eq!(
-        store.coupon_by_code(t.id, "COUPON50PROC").await.unwrap(),
-        Some(coupon.clone())
-    );
-    assert_eq!(
-        store.coupon_by_id(t.id, coupon.id).await.unwrap(),
-        Some(coupon.clone())
-    );
-    assert_eq!(
-        store
-            .coupon_by_code(other.id, "coupon50proc")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(store.coupon_by_id(other.id, coupon.id).await.unwrap(), None);
-    let conflict = store
-        .add_coupon(t.id, "coupon50PROC", half, Vec::new(), None)
-        .await;
-    assert!(
-        matches!(conflict, Err(StoreError::Conflict(_))),
-        "{conflict:?}"
-    );
-    let fixed = store
-        .add_coupon(
-            t.id,
-            "minus100",
-            Discount::Fixed(Money::from_minor(10_000)),
-            Vec::new(),
-            None,
-        )
-        .await
-        .unwrap();
-    assert!(fixed.id > coupon.id);
-    assert_eq!(
-        store.coupon_by_code(t.id, "minus100").await.unwrap(),
-        Some(fixed)
-    );
-
-    let boris = store.add_partner(t.id, "Boris", None, NOW).await.unwrap();
-    let anna = store
-        .add_partner(t.id, "anna", Some(boris.id), NOW + 1)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.partner_by_login(t.id, "ANNA").await.unwrap(),
-        Some(anna.clone())
-    );
-    assert_eq!(
-        store.partner_by_id(t.id, anna.id).await.unwrap(),
-        Some(anna.clone())
-    );
-    assert_eq!(anna.parent, Some(boris.id));
-    assert_eq!(
-        store.partner_by_login(other.id, "anna").await.unwrap(),
-        None
-    );
-    assert_eq!(store.partner_by_id(other.id, boris.id).await.unwrap(), None);
-    let taken = store.add_partner(t.id, "boris", None, NOW).await;
-    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
-    let orphan = store
-        .add_partner(t.id, "orphan", Some(PartnerId(999)), NOW)
-        .await;
-    assert!(orphan.is_err());
-    assert_eq!(store.partner_by_login(t.id, "orphan").await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,8 +81,10 @@ fn sandbox_prints_working_examples_and_seeds_once() {
     assert_eq!(order["kupon"], "coupon50proc");
     assert_eq!(order["payway"], "RussianPostService");
     assert_eq!(order["items"][0]["sum"], "500.00");
+    assert_eq!(order["items"][0]["partners"][0]["partner_id"], "17");
     assert_eq!(order["items"][0]["partners"][0]["partner_name"], "anna");
     assert_eq!(order["items"][0]["partners"][0]["partner_fee"], "50.00");
+    assert_eq!(order["items"][0]["partners"][1]["partner_id"], "5");
     assert_eq!(order["items"][0]["partners"][1]["partner_name"], "boris");
     assert_eq!(order["items"][0]["partners"][1]["partner_fee"], "25.00");
 

@@ -202,7 +202,11 @@ pub async fn update_order_status(call: &Call<'_>) -> Outcome {
     let change = status_change(status, params)?;
     let settings = call.tenant.settings.clone();
     let apply: OrderChange = Box::new(move |order: &mut Order| order.apply(change, &settings));
-    match store.update_order(call.tenant.id, bill_id, apply).await? {
+    let now = call.state.clock.now();
+    match store
+        .update_order(call.tenant.id, bill_id, now, apply)
+        .await?
+    {
         OrderUpdate::NotFound => Err(ApiError::NonexistentOrder.into()),
         OrderUpdate::Refused(StatusRefusal::NotPaid) => Err(ApiError::OrderNotPaid.into()),
         OrderUpdate::Refused(StatusRefusal::NotChanged) => {

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use clickbill_domain::model::{
-    BillId, Commission, Coupon, CouponId, Discount, GoodName, NewOrder, NewTenant, Order, Partner,
-    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
+    BillId, Commission, Coupon, CouponId, Discount, GoodName, NewCoupon, NewOrder, NewPartner,
+    NewTenant, Order, Partner, PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
+    TenantSettings,
 };
 use clickbill_domain::{Clock, CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
 use clickbill_protocol::value::{Login, Money, Percent};
 use clickbill_server::{Application, ServerConfig, ShutdownHandle};
-use clickbill_store_sqlite::{SqliteOptions, SqliteStore};
+use clickbill_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -114,6 +115,18 @@ impl Store for FaultyStore {
         self.check()?;
         self.inner.delete_product(tenant, code).await
     }
+    async fn add_coupon(&self, tenant: TenantId, coupon: NewCoupon) -> Result<Coupon, StoreError> {
+        self.check()?;
+        self.inner.add_coupon(tenant, coupon).await
+    }
+    async fn add_partner(
+        &self,
+        tenant: TenantId,
+        partner: NewPartner,
+    ) -> Result<Partner, StoreError> {
+        self.check()?;
+        self.inner.add_partner(tenant, partner).await
+    }
     async fn coupon_by_code(
         &self,
         tenant: TenantId,
@@ -163,10 +176,11 @@ impl Store for FaultyStore {
         &self,
         tenant: TenantId,
         bill_id: BillId,
+        now: i64,
         change: OrderChange,
     ) -> Result<OrderUpdate, StoreError> {
         self.check()?;
-        self.inner.update_order(tenant, bill_id, change).await
+        self.inner.update_order(tenant, bill_id, now, change).await
     }
     async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
         self.check()?;
@@ -200,11 +214,7 @@ pub struct Answer {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(TestClock(AtomicI64::new(1_699_990_000)));
-    let options = SqliteOptions {
-        clock: clock.clone(),
-        ..SqliteOptions::default()
-    };
-    let sqlite = SqliteStore::open_with(dir.path().join("clickbill.db"), options).expect("store");
+    let sqlite = SqliteStore::open(dir.path().join("clickbill.db")).expect("store");
     let store = Arc::new(FaultyStore {
         inner: Arc::new(sqlite),
         failing: AtomicBool::new(false),
@@ -324,45 +334,49 @@ async fn load_fixture(store: &SqliteStore) -> Tenant {
         }
     }
 
-    // Partner numbers come from a per-tenant counter; fillers give boris 5 and anna 17.
-    let mut boris = None;
-    for n in 1..=17 {
-        let (login, parent) = match n {
-            5 => ("boris".to_owned(), None),
-            17 => ("anna".to_owned(), boris),
-            _ => (format!("filler{n}"), None),
-        };
-        let partner = store
-            .add_partner(demo.id, &login, parent, 1_600_000_000)
-            .await
-            .expect("partner");
-        if n == 5 {
-            boris = Some(partner.id);
-        }
-    }
-    assert_eq!(
-        boris,
-        Some(PartnerId(5)),
-        "the store numbers partners from 1"
-    );
-
+    // The fixture's numbers (SPEC §11.2) are kept as given, as a shop moving its data would.
+    let partner = |id, login: &str, parent| NewPartner {
+        id: Some(PartnerId(id)),
+        login: login.to_owned(),
+        parent,
+        registered_at: 1_600_000_000,
+    };
+    store
+        .add_partner(demo.id, partner(5, "boris", None))
+        .await
+        .expect("partner");
+    store
+        .add_partner(demo.id, partner(17, "anna", Some(PartnerId(5))))
+        .await
+        .expect("partner");
+    let coupon = |id, code: &str, discount, products| NewCoupon {
+        id: Some(CouponId(id)),
+        code: code.to_owned(),
+        discount,
+        products,
+        expires_at: None,
+    };
     store
         .add_coupon(
             demo.id,
-            "coupon50proc",
-            Discount::Percent(percent("50")),
-            Vec::new(),
-            None,
+            coupon(
+                585,
+                "coupon50proc",
+                Discount::Percent(percent("50")),
+                vec![],
+            ),
         )
         .await
         .expect("coupon");
     store
         .add_coupon(
             demo.id,
-            "minus100",
-            Discount::Fixed(money("100")),
-            vec![code2_id.unwrap()],
-            None,
+            coupon(
+                586,
+                "minus100",
+                Discount::Fixed(money("100")),
+                vec![code2_id.unwrap()],
+            ),
         )
         .await
         .expect("coupon");
