@@ -7,6 +7,7 @@ mod goods;
 mod hostile;
 mod lifecycle;
 mod orders;
+mod pricing;
 mod routing;
 mod sdk;
 mod spec_sequence;
