@@ -536,6 +536,16 @@ pub struct NewTenant {
 mod tests {
     use super::*;
 
+    #[test]
+    fn utm_is_empty_only_without_any_value() {
+        assert!(Utm::default().is_empty());
+        let with_term = Utm {
+            term: "t".into(),
+            ..Utm::default()
+        };
+        assert!(!with_term.is_empty());
+    }
+
     fn percent(hundredths: i64) -> Commission {
         Commission::Percent(Percent::from_hundredths(hundredths).unwrap())
     }

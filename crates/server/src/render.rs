@@ -20,13 +20,14 @@ pub struct OrderView {
 pub fn order_object(order: &Order, tenant: &Tenant, view: OrderView) -> OrderObject {
     let bill_id = order.bill_id.get();
     let customer = &order.customer;
-    let utm = UtmObject {
+    // The order object carries `utm` only when the order has a UTM value (SPEC §10.1).
+    let utm = (!order.utm.is_empty()).then(|| UtmObject {
         medium: order.utm.medium.clone(),
         source: order.utm.source.clone(),
         campaign: order.utm.campaign.clone(),
         content: order.utm.content.clone(),
         term: order.utm.term.clone(),
-    };
+    });
     let good_info = |value: String| view.good_info.then_some(value);
     OrderObject {
         id: bill_id.to_string(),
@@ -69,7 +70,7 @@ pub fn order_object(order: &Order, tenant: &Tenant, view: OrderView) -> OrderObj
         delivery_status: order.delivery.status.as_str().to_owned(),
         delivery_date: order.delivery.date.to_string(),
         rpo: order.delivery.rpo.clone(),
-        utm: (!utm.is_empty()).then_some(utm),
+        utm,
         items: order
             .items
             .iter()

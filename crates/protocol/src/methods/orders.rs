@@ -81,21 +81,6 @@ pub struct UtmObject {
     pub term: String,
 }
 
-impl UtmObject {
-    /// Whether every value is empty, in which case the order object omits `utm`.
-    pub fn is_empty(&self) -> bool {
-        [
-            &self.medium,
-            &self.source,
-            &self.campaign,
-            &self.content,
-            &self.term,
-        ]
-        .iter()
-        .all(|v| v.is_empty())
-    }
-}
-
 /// One item of an order (§10.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemObject {
@@ -313,15 +298,5 @@ mod tests {
             payment_link("https://pay.example", 12346, "secret"),
             "https://pay.example/bill/?id=12346&crc=8d6cd58084c85b49"
         );
-    }
-
-    #[test]
-    fn utm_emptiness() {
-        assert!(UtmObject::default().is_empty());
-        assert!(!UtmObject {
-            term: s("t"),
-            ..UtmObject::default()
-        }
-        .is_empty());
     }
 }
