@@ -492,33 +492,6 @@ mod tests {
         String::from_utf8(signed_body(params, "demo", "secret")).unwrap()
     }
 
-    /// The `CreateOrder` vector of §5.4 / §13.1.5, built with the setters in the order the
-    /// recorded PHP client filled its array.
-    #[test]
-    fn create_order_vector() {
-        let order = NewOrder::new()
-            .address("Lenina 1, kv. 2")
-            .city("Москва")
-            .comment("Comment ~!*()'")
-            .email("client@example.com")
-            .first_name("Иван")
-            .surname("Petrov")
-            .phone("+77777777777")
-            .tag("Tag")
-            .timer_kill(TimerKill::ProductSetting)
-            .utm_source("source")
-            .utm_medium("medium")
-            .utm_campaign("campaign")
-            .utm_term("term")
-            .good(OrderGood::new("code1").sum(1000))
-            .good(OrderGood::new("code2").sum(1999.5))
-            .created(1_700_000_000);
-        assert_eq!(
-            signed(order.params()),
-            "bill_address=Lenina+1%2C+kv.+2&bill_city=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&bill_comment=Comment+%7E%21%2A%28%29%27&bill_email=client%40example.com&bill_first_name=%D0%98%D0%B2%D0%B0%D0%BD&bill_surname=Petrov&bill_phone=%2B77777777777&bill_tag=Tag&bill_timer_kill=1&utm%5Butm_source%5D=source&utm%5Butm_medium%5D=medium&utm%5Butm_campaign%5D=campaign&utm%5Butm_term%5D=term&goods%5B0%5D%5Bgood_name%5D=code1&goods%5B0%5D%5Bgood_sum%5D=1000&goods%5B1%5D%5Bgood_name%5D=code2&goods%5B1%5D%5Bgood_sum%5D=1999.5&bill_created=1700000000&hash=a40b3c4983c8b1b73927716674cfb9a3"
-        );
-    }
-
     #[test]
     fn other_create_order_bodies_of_13_1_5() {
         let order = NewOrder::new()
