@@ -195,11 +195,20 @@ pub async fn update_order_status(call: &Call<'_>) -> Outcome {
     }
     let bill_id = bill_id(params).ok_or(ApiError::WrongPostedData)?;
     let store = &call.state.store;
-    if store.order(call.tenant.id, bill_id).await?.is_none() {
-        return Err(ApiError::NonexistentOrder.into());
-    }
-    let status = Status::parse(params.bytes("status")).ok_or(ApiError::WrongStatus)?;
-    let change = status_change(status, params)?;
+    let requested = Status::parse(params.bytes("status"))
+        .ok_or(ApiError::WrongStatus)
+        .and_then(|status| Ok((status, status_change(status, params)?)));
+    let (status, change) = match requested {
+        Ok(requested) => requested,
+        // A missing order is reported before a wrong status or its parameters; only this
+        // path needs a read of its own, a valid request learns it from the update.
+        Err(error) => {
+            return match store.order(call.tenant.id, bill_id).await? {
+                None => Err(ApiError::NonexistentOrder.into()),
+                Some(_) => Err(error.into()),
+            };
+        }
+    };
     let settings = call.tenant.settings.clone();
     let apply: OrderChange = Box::new(move |order: &mut Order| order.apply(change, &settings));
     let now = call.state.clock.now();

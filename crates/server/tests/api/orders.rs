@@ -132,6 +132,8 @@ async fn update_order_status_checks_in_order() {
         ("bill_id=0&status=sent", &wrong),
         ("bill_id=-12344&status=sent", &wrong),
         ("bill_id=99&status=nonsense", &nonexistent),
+        ("bill_id=99&status=sent", &nonexistent),
+        ("bill_id=99&status=cancel", &nonexistent),
         ("bill_id=12344&status=Sent", &wrong_status),
         ("bill_id=12344&status=sent&rpo=R", &wrong),
         ("bill_id=12344&status=sent&date=0&rpo=R", &wrong),
