@@ -168,6 +168,8 @@ async fn parse_multipart(bytes: Bytes, boundary: String) -> Map {
         let Some(name) = name.filter(|_| !is_file) else {
             continue;
         };
+        // PHP's multipart reader stops at max_input_vars parts, one fewer than its urlencoded
+        // reader, which processes one segment past the limit (checked against PHP 8.2).
         registered += 1;
         if registered > limits.max_vars {
             break;
