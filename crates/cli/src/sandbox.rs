@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clickbill_client::{signed_body, Data, Key};
-use clickbill_domain::checkout::{plan_order, GoodsLine, OrderError, OrderRequest};
+use clickbill_domain::checkout::{
+    bill_domain, plan_order, AutoCancel, GoodsLine, OrderError, OrderRequest, PartnerRef,
+};
 use clickbill_domain::model::{
-    BillId, Commission, CouponId, Discount, GoodName, NewCoupon, NewPartner, NewTenant, PartnerId,
-    ProductSpec, Tenant, TenantSettings, Utm,
+    BillId, Commission, CouponId, Customer, Discount, GoodName, ManagerId, NewCoupon, NewManager,
+    NewPartner, NewTenant, PartnerId, ProductSpec, Tenant, TenantSettings, Utm,
 };
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::{CreatedOrder, OrderUpdate, Store};
@@ -123,9 +125,17 @@ pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
             .await
             .map_err(storage("creating the sandbox coupons"))?;
     }
+    let greg = NewManager {
+        id: Some(ManagerId(71257)),
+        name: "Greg".to_owned(),
+    };
+    store
+        .add_manager(tenant.id, greg)
+        .await
+        .map_err(storage("creating the sandbox manager"))?;
 
     // SPEC §11.3: order 12344, half price with a coupon, through partner anna, paid in full.
-    let paid = create(store, &tenant, &paid_order_request(), now).await?;
+    let paid = create(store, &tenant, paid_order_request(), now).await?;
     let settings = tenant.settings.clone();
     let payment = StatusChange::Paid {
         date: 1_572_681_600,
@@ -147,7 +157,7 @@ pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
         )));
     }
     // SPEC §13.1.5: order 12345, two items, waiting for payment.
-    let waiting = create(store, &tenant, &waiting_order_request(), now).await?;
+    let waiting = create(store, &tenant, waiting_order_request(), now).await?;
     tracing::info!(
         "sandbox: created tenant {LOGIN} with products code1, code2, book1, orders {paid} (paid) \
          and {waiting} (waiting)"
@@ -193,33 +203,36 @@ fn line(name: &str, sum: &str) -> GoodsLine {
 }
 
 fn paid_order_request() -> OrderRequest {
-    OrderRequest {
+    let customer = Customer {
         email: "client@example.com".to_owned(),
-        goods: Some(vec![line("code1", "")]),
         first_name: "Maria".to_owned(),
-        surname: "Ivanova".to_owned(),
-        kupon: "coupon50proc".to_owned(),
-        aff_name: "anna".to_owned(),
-        domain: "https://shop.example/".to_owned(),
-        created: "1572678000".to_owned(),
+        last_name: "Ivanova".to_owned(),
+        ..Customer::default()
+    };
+    OrderRequest {
+        coupon: "coupon50proc".to_owned(),
+        partners: vec![PartnerRef::Login("anna".to_owned())],
+        domain: bill_domain("https://shop.example/"),
         client_ip: "203.0.113.7".to_owned(),
-        ..OrderRequest::default()
+        ..OrderRequest::new(customer, vec![line("code1", "")], 1_572_678_000)
     }
 }
 
 fn waiting_order_request() -> OrderRequest {
-    OrderRequest {
+    let customer = Customer {
         email: "client@example.com".to_owned(),
-        goods: Some(vec![line("code1", "1000"), line("code2", "1999.5")]),
         first_name: "Иван".to_owned(),
-        surname: "Petrov".to_owned(),
+        last_name: "Petrov".to_owned(),
         phone: "+77777777777".to_owned(),
         city: "Москва".to_owned(),
         address: "Lenina 1, kv. 2".to_owned(),
+        ..Customer::default()
+    };
+    let lines = vec![line("code1", "1000"), line("code2", "1999.5")];
+    OrderRequest {
         comment: "Comment ~!*()'".to_owned(),
         tag: "Tag".to_owned(),
-        timer_kill: "1".to_owned(),
-        created: "1700000000".to_owned(),
+        auto_cancel: Ok(AutoCancel::ProductSetting),
         utm: Utm {
             source: "source".to_owned(),
             medium: "medium".to_owned(),
@@ -228,7 +241,7 @@ fn waiting_order_request() -> OrderRequest {
             content: String::new(),
         },
         client_ip: "203.0.113.7".to_owned(),
-        ..OrderRequest::default()
+        ..OrderRequest::new(customer, lines, 1_700_000_000)
     }
 }
 
@@ -236,7 +249,7 @@ fn waiting_order_request() -> OrderRequest {
 async fn create(
     store: &SqliteStore,
     tenant: &Tenant,
-    request: &OrderRequest,
+    request: OrderRequest,
     now: i64,
 ) -> anyhow::Result<BillId> {
     let order = plan_order(store, tenant, request, now)

@@ -10,6 +10,12 @@
 //! - Typed methods cover products and orders ([`Client::create_order`],
 //!   [`Client::get_order_details`], [`Client::update_order_status`], [`Client::add_good`], …)
 //!   and return the result types of [`clickbill_protocol::methods`].
+//! - Listings have typed calls with small parameter builders: [`Client::get_orders`]
+//!   ([`OrdersQuery`]), [`Client::get_orders_with_goods`] ([`OrdersWithGoodsQuery`]),
+//!   [`Client::get_bills`] and [`Client::get_partner_stats`] ([`PartnerStatsQuery`]).
+//! - API 2.0 calls authenticate with the key instead: [`Client::create_order_v2`]
+//!   ([`NewOrderV2`]), [`Client::get_goods`], [`Client::get_coupons`] and
+//!   [`Client::get_personal_managers`].
 //! - [`Client::call`] reaches every other method with any parameters, and
 //!   [`Client::call_with_key`] uses the API 2.0 key instead of a signature.
 //! - [`Notification`] checks the signed notifications the server POSTs to a merchant's script.
@@ -55,22 +61,33 @@
 mod client;
 mod error;
 mod goods;
+mod listings;
 mod notification;
 mod orders;
 mod params;
+mod v2;
 
+pub use clickbill_protocol::value::PayStatus;
 pub use client::{
     is_loopback_name, key_body, signed_body, Auth, CallOptions, Client, ClientBuilder, Response,
 };
 pub use error::ClientError;
 pub use goods::{GoodType, GoodUpdate, NewGood, PartnerFee, PostService};
+pub use listings::{Day, GoodRef, OrdersQuery, OrdersWithGoodsQuery, PartnerStatsQuery};
 pub use notification::{verify_notification, Notification, NotificationError, NotificationKind};
 pub use orders::{CreateOrderOutcome, NewOrder, OrderGood, StatusUpdate, TimerKill};
 pub use params::Amount;
+pub use v2::NewOrderV2;
 
 /// The result types the typed methods return, re-exported for convenience.
 pub use clickbill_protocol::methods::{
-    BillIdResult, GoodObject, ItemObject, OrderObject, PartnerObject, UtmObject,
+    Bill, BillGood, BillIdResult, Bills, GoodObject, ItemObject, OrderObject, PartnerObject,
+    PartnerStatsObject, UtmObject,
+};
+/// The API 2.0 list entries and order states of [`Client::get_goods`], [`Client::get_coupons`],
+/// [`Client::get_personal_managers`] and [`NewOrderV2::order_status`].
+pub use clickbill_protocol::methods::{
+    CouponListEntry, CreateOrderStatus, GoodListEntry, ManagerListEntry,
 };
 /// Request parameter building blocks ([`Key`], [`Data`]) for [`Client::call`].
 pub use php_form::{Data, Key};

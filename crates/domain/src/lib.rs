@@ -4,6 +4,7 @@
 
 pub mod checkout;
 pub mod clock;
+pub mod listing;
 pub mod model;
 pub mod order;
 pub mod ports;
@@ -11,4 +12,7 @@ pub mod ports;
 pub mod store_suite;
 
 pub use clock::{Clock, SystemClock};
-pub use ports::{CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
+pub use ports::{
+    CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    Store, StoreError, StoredResponse, TimeWindow, IDEMPOTENCY_KEY_LIFETIME,
+};

@@ -1,5 +1,7 @@
 //! What clickbill stores: tenants, products, coupons, partners and orders (SPEC §9).
 
+use crate::order::OrderEventKind;
+pub use clickbill_protocol::value::PayStatus;
 use clickbill_protocol::value::{trim_ws, Login, Money, Percent};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +42,10 @@ pub struct PartnerId(pub i64);
 /// A coupon's number within its tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CouponId(pub i64);
+
+/// A personal manager's number within its tenant (SPEC §9.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ManagerId(pub i64);
 
 /// A product code (`good_name`): 1–100 characters from `A–Z a–z 0–9 _ - .` (SPEC §9.2).
 /// Codes compare case-insensitively; the stored spelling is kept for output.
@@ -273,6 +279,16 @@ pub struct Coupon {
     /// Products the coupon applies to; empty means all.
     pub products: Vec<ProductId>,
     pub expires_at: Option<i64>,
+    /// Switched off by administration: never applied and not listed by `getcoupons`, while its
+    /// code stays taken so that old orders keep naming one coupon.
+    pub disabled: bool,
+}
+
+impl Coupon {
+    /// Whether an order created at `now` gets this coupon's discount.
+    pub fn usable_at(&self, now: i64) -> bool {
+        !self.disabled && self.expires_at.is_none_or(|at| now <= at)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,35 +327,18 @@ pub struct NewPartner {
     pub registered_at: i64,
 }
 
-/// `pay_status` (SPEC §9.5.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PayStatus {
-    Waiting,
-    Paid,
-    Cancel,
-    Moneyback,
+/// A personal manager (SPEC §9.7), named by API 2.0 orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manager {
+    pub id: ManagerId,
+    pub name: String,
 }
 
-impl PayStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayStatus::Waiting => "waiting",
-            PayStatus::Paid => "paid",
-            PayStatus::Cancel => "cancel",
-            PayStatus::Moneyback => "moneyback",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<PayStatus> {
-        [
-            PayStatus::Waiting,
-            PayStatus::Paid,
-            PayStatus::Cancel,
-            PayStatus::Moneyback,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
+/// A manager as administration creates it; `id` as in [`NewCoupon`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewManager {
+    pub id: Option<ManagerId>,
+    pub name: String,
 }
 
 /// Delivery state, independent of payment.
@@ -449,8 +448,44 @@ pub struct Delivery {
     pub rpo: String,
 }
 
+/// The fields only API 2.0 `createorder` sets (SPEC §15.2). They are stored with the order and
+/// never output by a method.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderExtras {
+    pub shipping_phone: String,
+    pub billing_address_1: String,
+    pub billing_address_2: String,
+    pub billing_city: String,
+    pub billing_state: String,
+    pub billing_zip: String,
+    /// The billing country, converted from its code like the shipping country.
+    pub billing_country: String,
+    /// `order_confirmed` as given.
+    pub confirmed: String,
+    /// `order_sales_manager`, when it named a manager.
+    pub sales_manager: Option<ManagerId>,
+}
+
+/// The state an order is created in. API 1.0 orders always start `waiting`; API 2.0
+/// `createorder` may record them as already paid, cancelled or refunded (SPEC §15.2 step 8).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InitialStatus {
+    #[default]
+    Waiting,
+    /// Paid in full at `at` by `payway`.
+    Paid {
+        at: i64,
+        payway: String,
+    },
+    Cancel,
+    /// Paid in full at `at`, then refunded.
+    Moneyback {
+        at: i64,
+    },
+}
+
 /// An order as created, before the store gives it a number.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewOrder {
     pub customer: Customer,
     /// The reported creation time (`created`).
@@ -466,6 +501,8 @@ pub struct NewOrder {
     /// The largest `good_prepayment_minsum` of the order's products, if any has one.
     pub product_prepayment_minsum: Option<Money>,
     pub items: Vec<Item>,
+    pub extras: OrderExtras,
+    pub initial: InitialStatus,
 }
 
 /// A stored order (SPEC §9.5).
@@ -493,12 +530,16 @@ pub struct Order {
     pub ext_ref_no: String,
     pub product_prepayment_minsum: Option<Money>,
     pub items: Vec<Item>,
+    pub extras: OrderExtras,
 }
 
 impl Order {
-    /// The order a store makes of `new` when it assigns `bill_id` at server time `now`.
-    pub fn from_new(bill_id: BillId, new: NewOrder, now: i64) -> Order {
-        Order {
+    /// The order a store makes of `new` when it assigns `bill_id` at server time `now`, with
+    /// the events its creation causes: `new_order`, and `paid` for an order created paid.
+    /// Orders created cancelled or refunded notify nothing further (SPEC §15.2 step 8).
+    pub fn from_new(bill_id: BillId, new: NewOrder, now: i64) -> (Order, Vec<OrderEventKind>) {
+        let initial = new.initial;
+        let mut order = Order {
             bill_id,
             customer: new.customer,
             created: new.created,
@@ -519,7 +560,25 @@ impl Order {
             ext_ref_no: String::new(),
             product_prepayment_minsum: new.product_prepayment_minsum,
             items: new.items,
+            extras: new.extras,
+        };
+        let mut events = vec![OrderEventKind::NewOrder];
+        match initial {
+            InitialStatus::Waiting => {}
+            InitialStatus::Paid { at, payway } => {
+                order.record_full_payment(at, payway);
+                events.push(OrderEventKind::Paid);
+            }
+            InitialStatus::Cancel => {
+                order.pay_status = PayStatus::Cancel;
+                order.auto_cancel_at = None;
+            }
+            InitialStatus::Moneyback { at } => {
+                order.record_full_payment(at, String::new());
+                order.pay_status = PayStatus::Moneyback;
+            }
         }
+        (order, events)
     }
 }
 
@@ -568,6 +627,88 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    fn new_order(initial: InitialStatus) -> NewOrder {
+        let item = |id: i64, sum: i64| Item {
+            product_id: ProductId(id),
+            code: format!("code{id}"),
+            title: String::new(),
+            physical: false,
+            price: Money::from_minor(sum),
+            sum: Money::from_minor(sum),
+            pincode: String::new(),
+            partners: Vec::new(),
+        };
+        NewOrder {
+            created: 50,
+            auto_cancel_at: Some(900),
+            items: vec![item(1, 90_000), item(2, 240_000)],
+            initial,
+            ..NewOrder::default()
+        }
+    }
+
+    fn created(initial: InitialStatus) -> (Order, Vec<OrderEventKind>) {
+        Order::from_new(BillId::new(7).unwrap(), new_order(initial), 100)
+    }
+
+    #[test]
+    fn orders_created_waiting_are_plain_new_orders() {
+        let (order, events) = created(InitialStatus::Waiting);
+        assert_eq!(events, [OrderEventKind::NewOrder]);
+        assert_eq!(order.pay_status, PayStatus::Waiting);
+        assert_eq!((order.paid_at, order.payway.as_str()), (0, ""));
+        assert!(order.payments.is_empty());
+        assert_eq!(order.auto_cancel_at, Some(900));
+        assert_eq!((order.created, order.inserted_at), (50, 100));
+        assert_eq!(order.to_pay(), Money::from_minor(330_000));
+    }
+
+    #[test]
+    fn orders_created_paid_record_one_full_payment() {
+        let (order, events) = created(InitialStatus::Paid {
+            at: 70,
+            payway: "Card".into(),
+        });
+        assert_eq!(events, [OrderEventKind::NewOrder, OrderEventKind::Paid]);
+        assert_eq!(order.pay_status, PayStatus::Paid);
+        assert_eq!((order.paid_at, order.payway.as_str()), (70, "Card"));
+        assert_eq!(
+            order.payments,
+            [Payment {
+                amount: Money::from_minor(330_000),
+                at: 70
+            }]
+        );
+        assert_eq!(order.to_pay(), Money::ZERO);
+        assert_eq!(order.last_payment_sum(), Money::from_minor(330_000));
+        assert_eq!(order.prepayment_sum(), Money::ZERO);
+        assert_eq!(order.auto_cancel_at, None);
+    }
+
+    #[test]
+    fn orders_created_cancelled_or_refunded_notify_nothing_further() {
+        let (order, events) = created(InitialStatus::Cancel);
+        assert_eq!(events, [OrderEventKind::NewOrder]);
+        assert_eq!(order.pay_status, PayStatus::Cancel);
+        assert!(order.payments.is_empty());
+        assert_eq!((order.paid_at, order.auto_cancel_at), (0, None));
+        assert_eq!(order.to_pay(), Money::from_minor(330_000));
+
+        let (order, events) = created(InitialStatus::Moneyback { at: 70 });
+        assert_eq!(events, [OrderEventKind::NewOrder]);
+        assert_eq!(order.pay_status, PayStatus::Moneyback);
+        assert_eq!((order.paid_at, order.payway.as_str()), (70, ""));
+        assert_eq!(
+            order.payments,
+            [Payment {
+                amount: Money::from_minor(330_000),
+                at: 70
+            }]
+        );
+        assert_eq!(order.to_pay(), Money::ZERO);
+        assert_eq!(order.auto_cancel_at, None);
     }
 
     #[test]

@@ -174,10 +174,7 @@ impl Order {
         let amount = amount.unwrap_or(remaining);
         if amount >= remaining {
             self.payments.push(Payment { amount, at: date });
-            self.pay_status = PayStatus::Paid;
-            self.paid_at = date;
-            self.payway = payway.unwrap_or_else(|| DEFAULT_PAYWAY.to_owned());
-            self.auto_cancel_at = None;
+            self.mark_paid(date, payway.unwrap_or_else(|| DEFAULT_PAYWAY.to_owned()));
             Ok(vec![OrderEventKind::Paid])
         } else if settings.prepayment_enabled && amount >= self.prepayment_minsum(settings) {
             self.payments.push(Payment { amount, at: date });
@@ -188,11 +185,44 @@ impl Order {
         }
     }
 
+    /// Records one payment of everything still to pay, completing the order.
+    pub(crate) fn record_full_payment(&mut self, at: i64, payway: String) {
+        self.payments.push(Payment {
+            amount: self.to_pay(),
+            at,
+        });
+        self.mark_paid(at, payway);
+    }
+
+    fn mark_paid(&mut self, at: i64, payway: String) {
+        self.pay_status = PayStatus::Paid;
+        self.paid_at = at;
+        self.payway = payway;
+        self.auto_cancel_at = None;
+    }
+
     /// Whether the auto-cancel timer has fired at `now` (SPEC §9.5.6).
     pub fn auto_cancel_due(&self, now: i64) -> bool {
         self.pay_status == PayStatus::Waiting
             && self.payments.is_empty()
             && self.auto_cancel_at.is_some_and(|at| at <= now)
+    }
+
+    /// Runs the auto-cancel timer at `now`: a due order is cancelled; a timer whose time has
+    /// passed is removed either way, so that an order that can no longer be cancelled by its
+    /// timer stops being offered to the sweep.
+    pub fn fire_auto_cancel(&mut self, now: i64) -> Vec<OrderEventKind> {
+        if self.auto_cancel_at.is_none_or(|at| at > now) {
+            return Vec::new();
+        }
+        let due = self.auto_cancel_due(now);
+        self.auto_cancel_at = None;
+        if due {
+            self.pay_status = PayStatus::Cancel;
+            vec![OrderEventKind::Cancel]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -217,7 +247,7 @@ pub fn is_duplicate(existing: &Order, candidate: &crate::model::NewOrder, now: i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BillId, Customer, Item, NewOrder, ProductId, Utm};
+    use crate::model::{BillId, Customer, Item, NewOrder, ProductId};
 
     fn money(text: &str) -> Money {
         Money::parse(text.as_bytes()).unwrap()
@@ -244,18 +274,11 @@ mod tests {
                 ..Customer::default()
             },
             created: 100,
-            tag: String::new(),
-            comment: String::new(),
-            kupon: String::new(),
-            domain: String::new(),
-            client_ip: String::new(),
-            utm: Utm::default(),
-            aff_utm: Utm::default(),
             auto_cancel_at: Some(500),
-            product_prepayment_minsum: None,
             items,
+            ..NewOrder::default()
         };
-        Order::from_new(BillId::new(1).unwrap(), new, 100)
+        Order::from_new(BillId::new(1).unwrap(), new, 100).0
     }
 
     fn prepaying() -> TenantSettings {
@@ -380,17 +403,9 @@ mod tests {
         let existing = order(&["10", "20"]);
         let mut candidate = NewOrder {
             customer: existing.customer.clone(),
-            created: 0,
             tag: "other".into(),
-            comment: String::new(),
-            kupon: String::new(),
-            domain: String::new(),
-            client_ip: String::new(),
-            utm: Utm::default(),
-            aff_utm: Utm::default(),
-            auto_cancel_at: None,
-            product_prepayment_minsum: None,
             items: existing.items.clone(),
+            ..NewOrder::default()
         };
         assert!(is_duplicate(&existing, &candidate, 100 + 86_399));
         assert!(!is_duplicate(&existing, &candidate, 100 + 86_400));
@@ -408,5 +423,27 @@ mod tests {
         assert!(o.auto_cancel_due(500));
         o.apply(pay(Some("1000"), 7), &prepaying()).unwrap();
         assert!(!o.auto_cancel_due(600));
+    }
+
+    #[test]
+    fn firing_the_timer_cancels_once_and_clears_it() {
+        let mut o = order(&["3300"]);
+        assert_eq!(o.fire_auto_cancel(499), []);
+        assert_eq!(o.auto_cancel_at, Some(500));
+        assert_eq!(o.fire_auto_cancel(500), [OrderEventKind::Cancel]);
+        assert_eq!((o.pay_status, o.auto_cancel_at), (PayStatus::Cancel, None));
+        assert_eq!(o.fire_auto_cancel(501), []);
+        assert_eq!(o.pay_status, PayStatus::Cancel);
+    }
+
+    #[test]
+    fn a_passed_timer_on_an_order_with_a_payment_is_dropped_without_cancelling() {
+        let mut o = order(&["3300"]);
+        o.payments.push(Payment {
+            amount: Money::from_minor(100),
+            at: 1,
+        });
+        assert_eq!(o.fire_auto_cancel(600), []);
+        assert_eq!((o.pay_status, o.auto_cancel_at), (PayStatus::Waiting, None));
     }
 }

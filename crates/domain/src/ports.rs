@@ -2,11 +2,13 @@
 //! [`Store`]; the rules above it never see SQL.
 
 use crate::model::{
-    BillId, Coupon, CouponId, NewCoupon, NewOrder, NewPartner, NewTenant, Order, Partner,
-    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
+    BillId, Coupon, CouponId, Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner,
+    NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
+    TenantId,
 };
 use crate::order::{OrderEventKind, StatusRefusal};
 use async_trait::async_trait;
+use clickbill_protocol::value::Money;
 
 /// A storage failure. `Conflict` is an expected outcome (a unique name is taken); everything
 /// else is a fault the caller reports as its failure code.
@@ -40,6 +42,67 @@ pub enum OrderUpdate {
     Refused(StatusRefusal),
     /// The change was committed together with these events.
     Applied(Vec<OrderEventKind>),
+}
+
+/// Which time of an order a listing window applies to (SPEC §13.4–§13.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderTime {
+    /// `created`, the reported creation time; every non-deleted order.
+    Created,
+    /// `paid`, the time of full payment; only orders whose `pay_status` is `paid`.
+    Paid,
+}
+
+/// A closed window of unix times; `None` leaves that side open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl TimeWindow {
+    pub fn contains(self, at: i64) -> bool {
+        self.from.is_none_or(|from| from <= at) && self.to.is_none_or(|to| at <= to)
+    }
+}
+
+/// What one partner brought in a window (SPEC §14.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartnerStats {
+    /// The partner's fees on non-deleted orders that are `paid`, paid in the window.
+    pub earned: Money,
+    /// The orders those fees come from.
+    pub bills: u64,
+    /// Partners whose parent is this partner, registered in the window.
+    pub sub_partners: u64,
+}
+
+/// An order whose auto-cancel time has passed, as found by [`Store::due_auto_cancels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    pub tenant: TenantId,
+    pub bill_id: BillId,
+}
+
+/// A response remembered under an `Idempotency-Key` (SPEC §17).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The result of [`Store::claim_idempotency_key`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key was free (or its earlier claim had expired): the caller runs the request and
+    /// then completes or releases the key.
+    Claimed,
+    /// Another request with this key and the same fingerprint is still running.
+    InFlight,
+    /// The key was used for a request with another fingerprint.
+    Mismatch,
+    /// The key's request completed with this response.
+    Done(StoredResponse),
 }
 
 /// Durable storage for every tenant. Every method is scoped to one tenant where it takes a
@@ -84,6 +147,15 @@ pub trait Store: Send + Sync + 'static {
     /// Fails with `Conflict` when the code (case-insensitively) or the given id is taken. Ids
     /// the store hands out later stay above every id given here.
     async fn add_coupon(&self, tenant: TenantId, coupon: NewCoupon) -> Result<Coupon, StoreError>;
+    /// Every coupon, disabled ones included, ordered by id.
+    async fn coupons(&self, tenant: TenantId) -> Result<Vec<Coupon>, StoreError>;
+    /// Switches a coupon off or on again; `false` when no coupon has that code.
+    async fn set_coupon_disabled(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError>;
     /// Fails with `Conflict` when the login (case-insensitively) or the given id is taken, and
     /// with `Backend` when the parent does not exist.
     async fn add_partner(
@@ -111,6 +183,28 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         login: &str,
     ) -> Result<Option<Partner>, StoreError>;
+    /// Every partner, ordered by id.
+    async fn partners(&self, tenant: TenantId) -> Result<Vec<Partner>, StoreError>;
+    async fn partner_stats(
+        &self,
+        tenant: TenantId,
+        partner: PartnerId,
+        window: TimeWindow,
+    ) -> Result<PartnerStats, StoreError>;
+
+    /// Fails with `Conflict` when the given id is taken.
+    async fn add_manager(
+        &self,
+        tenant: TenantId,
+        manager: NewManager,
+    ) -> Result<Manager, StoreError>;
+    /// Every manager, ordered by id.
+    async fn managers(&self, tenant: TenantId) -> Result<Vec<Manager>, StoreError>;
+    async fn manager_by_id(
+        &self,
+        tenant: TenantId,
+        id: ManagerId,
+    ) -> Result<Option<Manager>, StoreError>;
 
     /// Stores `order` under the tenant's next number (at least `first_bill_id`, above every
     /// number ever given), unless [`crate::order::is_duplicate`] finds a non-deleted order
@@ -135,4 +229,61 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<OrderUpdate, StoreError>;
     /// Hides an order for good; `false` when it does not exist or is already deleted.
     async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError>;
+
+    /// The non-deleted orders whose `time` lies in `window`, ordered by `bill_id`.
+    async fn orders_in_window(
+        &self,
+        tenant: TenantId,
+        time: OrderTime,
+        window: TimeWindow,
+    ) -> Result<Vec<Order>, StoreError>;
+    /// The non-deleted orders of one normalised e-mail, optionally of one status, ordered by
+    /// `bill_id`.
+    async fn orders_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        status: Option<PayStatus>,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Up to `limit` non-deleted orders of any tenant whose auto-cancel time is at or before
+    /// `now`, earliest first. The caller cancels them through [`Store::update_order`], which
+    /// rechecks the timer, so running this concurrently or twice cancels nothing twice.
+    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// Claims `key` for a request with `fingerprint` at server time `now`. A completed key is
+    /// remembered until `now` passes its completion by [`IDEMPOTENCY_KEY_LIFETIME`]; a claim
+    /// that was neither completed nor released lapses after `lease_seconds`, so that a
+    /// crashed request does not block its retries for ever.
+    async fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<IdempotencyClaim, StoreError>;
+    /// Stores the response of the request that claimed `key` with `fingerprint`. A claim that
+    /// lapsed and went to a request with another fingerprint is left to that request.
+    async fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        response: StoredResponse,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Gives up the claim of `key` with `fingerprint` without a response, so that a retry runs
+    /// the request again.
+    async fn release_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError>;
+    /// Forgets completed keys older than [`IDEMPOTENCY_KEY_LIFETIME`] at `now`; returns how many.
+    async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError>;
 }
+
+/// How long a completed `Idempotency-Key` is remembered (SPEC §17).
+pub const IDEMPOTENCY_KEY_LIFETIME: i64 = 86_400;

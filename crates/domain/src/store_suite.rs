@@ -6,12 +6,16 @@
 //! other tests share. Everything here panics on a failed expectation, like any test.
 
 use crate::model::{
-    BillId, Commission, CouponId, Customer, Discount, GoodName, Item, NewCoupon, NewOrder,
-    NewPartner, NewTenant, NotificationUrls, Order, PartnerEntry, PartnerId, PayStatus, Product,
-    ProductId, ProductPatch, ProductSpec, Tenant, TenantSettings, Utm,
+    BillId, Commission, Coupon, CouponId, Customer, Discount, GoodName, InitialStatus, Item,
+    Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner, NewTenant, NotificationUrls,
+    Order, OrderExtras, PartnerEntry, PartnerId, PayStatus, Payment, Product, ProductId,
+    ProductPatch, ProductSpec, Tenant, TenantSettings, Utm,
 };
 use crate::order::{OrderEventKind, StatusChange, StatusRefusal, DUPLICATE_WINDOW_SECONDS};
-use crate::ports::{CreatedOrder, OrderUpdate, Store, StoreError};
+use crate::ports::{
+    CreatedOrder, IdempotencyClaim, OrderTime, OrderUpdate, PartnerStats, Store, StoreError,
+    StoredResponse, TimeWindow, IDEMPOTENCY_KEY_LIFETIME,
+};
 use clickbill_protocol::value::{Login, Money, Percent};
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -45,6 +49,15 @@ macro_rules! store_suite_tests {
             given_ids_are_kept_and_later_ids_stay_above,
             concurrent_identical_orders_make_one,
             concurrent_distinct_orders_get_distinct_ids,
+            coupons_list_disable_and_enable,
+            partners_are_listed_by_id,
+            partner_stats_count_paid_orders_in_the_window,
+            managers_add_and_find,
+            orders_created_in_a_final_state,
+            orders_in_window_by_creation_and_payment,
+            orders_by_email_filter_by_status,
+            due_auto_cancels_across_tenants,
+            idempotency_keys_claim_complete_and_expire,
         );
     };
     (@each $fresh:path; $($name:ident),+ $(,)?) => {
@@ -129,16 +142,8 @@ pub fn new_order(email: &str, items: Vec<Item>) -> NewOrder {
             ..Customer::default()
         },
         created: NOW,
-        tag: String::new(),
-        comment: String::new(),
-        kupon: String::new(),
-        domain: String::new(),
-        client_ip: String::new(),
-        utm: Utm::default(),
-        aff_utm: Utm::default(),
-        auto_cancel_at: None,
-        product_prepayment_minsum: None,
         items,
+        ..NewOrder::default()
     }
 }
 
@@ -534,10 +539,18 @@ pub async fn orders_round_trip(store: &dyn Store) {
         auto_cancel_at: Some(NOW + 7_200),
         product_prepayment_minsum: Some(money(50_000)),
         items: vec![item(&p1, 100_000), second],
+        extras: OrderExtras {
+            shipping_phone: "+1 555 0100".into(),
+            billing_city: "Boston".into(),
+            confirmed: "Сonfirmed".into(),
+            sales_manager: Some(ManagerId(71257)),
+            ..OrderExtras::default()
+        },
+        ..NewOrder::default()
     };
     let id = created(store, &t, new.clone(), NOW).await;
     assert_eq!(id, bill(1), "the default first_bill_id is 1");
-    let expected = Order::from_new(id, new.clone(), NOW);
+    let (expected, _) = Order::from_new(id, new.clone(), NOW);
     assert_eq!(store.order(t.id, id).await.unwrap(), Some(expected.clone()));
     assert_eq!(store.order(t.id, bill(2)).await.unwrap(), None);
 
@@ -1139,4 +1152,882 @@ pub async fn concurrent_distinct_orders_get_distinct_ids(store: &dyn Store) {
     )
     .await;
     assert!(next > highest, "numbers keep increasing after a burst");
+}
+
+/// Every coupon is listed, disabled ones too; a disabled coupon is still found and keeps its
+/// code taken, but is not usable; enabling it again restores it.
+pub async fn coupons_list_disable_and_enable(store: &dyn Store) {
+    let t = tenant(store, "suite-coupon-list").await;
+    let other = tenant(store, "suite-coupon-list-other").await;
+    let fixed = Discount::Fixed(money(500));
+    let mut imported = new_coupon("Imported", fixed, vec![ProductId(2)]);
+    imported.id = Some(CouponId(40));
+    let imported = store.add_coupon(t.id, imported).await.unwrap();
+    let mut early = new_coupon("early", Discount::Percent(percent(1_000)), vec![]);
+    early.id = Some(CouponId(3));
+    let early = store.add_coupon(t.id, early).await.unwrap();
+    let generated = store
+        .add_coupon(t.id, new_coupon("generated", fixed, vec![]))
+        .await
+        .unwrap();
+    assert!(!imported.disabled && !early.disabled && !generated.disabled);
+    assert_eq!(
+        store.coupons(t.id).await.unwrap(),
+        [early.clone(), imported.clone(), generated.clone()],
+        "ordered by id"
+    );
+    assert_eq!(store.coupons(other.id).await.unwrap(), []);
+
+    assert!(store
+        .set_coupon_disabled(t.id, "IMPORTED", true)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .set_coupon_disabled(t.id, "imported", true)
+            .await
+            .unwrap(),
+        "disabling twice still names an existing coupon"
+    );
+    assert!(!store
+        .set_coupon_disabled(t.id, "missing", true)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .set_coupon_disabled(other.id, "imported", false)
+            .await
+            .unwrap(),
+        "another tenant's coupon"
+    );
+    let disabled = store
+        .coupon_by_code(t.id, "imported")
+        .await
+        .unwrap()
+        .expect("a disabled coupon is still found");
+    assert!(disabled.disabled);
+    assert!(!disabled.usable_at(NOW));
+    assert_eq!(
+        Coupon {
+            disabled: false,
+            ..disabled.clone()
+        },
+        imported
+    );
+    assert_eq!(
+        store.coupon_by_id(t.id, imported.id).await.unwrap(),
+        Some(disabled.clone())
+    );
+    assert_eq!(
+        store.coupons(t.id).await.unwrap(),
+        [early.clone(), disabled, generated.clone()]
+    );
+    assert_conflict(
+        store
+            .add_coupon(t.id, new_coupon("imported", fixed, vec![]))
+            .await,
+        "a disabled coupon's code stays taken",
+    );
+
+    assert!(store
+        .set_coupon_disabled(t.id, "Imported", false)
+        .await
+        .unwrap());
+    let enabled = store
+        .coupon_by_code(t.id, "imported")
+        .await
+        .unwrap()
+        .expect("coupon");
+    assert_eq!(enabled, imported);
+    assert!(enabled.usable_at(NOW));
+    assert_eq!(
+        store.coupons(t.id).await.unwrap(),
+        [early, imported, generated]
+    );
+}
+
+/// Every partner of the tenant, ordered by id whatever the order of creation.
+pub async fn partners_are_listed_by_id(store: &dyn Store) {
+    let t = tenant(store, "suite-partner-list").await;
+    let other = tenant(store, "suite-partner-list-other").await;
+    let mut boris = new_partner("boris", None);
+    boris.id = Some(PartnerId(50));
+    let boris = store.add_partner(t.id, boris).await.unwrap();
+    let mut anna = new_partner("anna", Some(boris.id));
+    anna.id = Some(PartnerId(7));
+    anna.registered_at = NOW + 60;
+    let anna = store.add_partner(t.id, anna).await.unwrap();
+    let carl = store
+        .add_partner(t.id, new_partner("carl", Some(anna.id)))
+        .await
+        .unwrap();
+    assert_eq!(carl.id, PartnerId(51));
+    assert_eq!(store.partners(t.id).await.unwrap(), [anna, boris, carl]);
+    assert_eq!(store.partners(other.id).await.unwrap(), []);
+}
+
+/// `item` with one partner entry per `(partner, fee)`, levels counted from 1.
+fn with_partners(mut item: Item, entries: &[(PartnerId, i64)]) -> Item {
+    item.partners = entries
+        .iter()
+        .zip(1..)
+        .map(|(&(partner_id, fee), level)| PartnerEntry {
+            level,
+            partner_id,
+            partner_name: format!("partner-{}", partner_id.0),
+            fee: money(fee),
+        })
+        .collect();
+    item
+}
+
+fn paid_on(date: i64) -> StatusChange {
+    StatusChange::Paid {
+        date,
+        amount: None,
+        payway: None,
+    }
+}
+
+fn window(from: Option<i64>, to: Option<i64>) -> TimeWindow {
+    TimeWindow { from, to }
+}
+
+fn stats(earned: i64, bills: u64, sub_partners: u64) -> PartnerStats {
+    PartnerStats {
+        earned: money(earned),
+        bills,
+        sub_partners,
+    }
+}
+
+/// SPEC §14.5: fees of non-deleted orders that are `paid`, by payment time, both window ends
+/// included; an order counts once however many entries it has for the partner, a 0.00 entry
+/// included; sub-partners by registration time.
+pub async fn partner_stats_count_paid_orders_in_the_window(store: &dyn Store) {
+    let t = tenant(store, "suite-partner-stats").await;
+    let other = tenant(store, "suite-partner-stats-other").await;
+    let add = |login: &str, id: i64, parent: Option<i64>, registered_at: i64| {
+        let partner = NewPartner {
+            id: Some(PartnerId(id)),
+            login: login.to_owned(),
+            parent: parent.map(PartnerId),
+            registered_at,
+        };
+        store.add_partner(t.id, partner)
+    };
+    let boris = add("boris", 5, None, NOW - 1_000).await.unwrap().id;
+    let anna = add("anna", 17, Some(5), NOW).await.unwrap().id;
+    add("carl", 18, Some(5), NOW + 500).await.unwrap();
+    add("dora", 19, Some(17), NOW + 100).await.unwrap();
+    add("lone", 20, None, NOW).await.unwrap();
+    let p = product(store, &t, "p", 10_000).await;
+    let (t1, t2, t3) = (NOW + 100, NOW + 200, NOW + 300);
+
+    let order = |n: u32, items: Vec<Item>| new_order(&format!("stats{n}@example.com"), items);
+    // Two entries for anna on one order, and boris's 0.00 entry.
+    let two_entries = created(
+        store,
+        &t,
+        order(
+            1,
+            vec![
+                with_partners(item(&p, 10_000), &[(anna, 100), (boris, 0)]),
+                with_partners(item(&p, 5_000), &[(anna, 50)]),
+            ],
+        ),
+        NOW,
+    )
+    .await;
+    change_status(store, &t, two_entries, paid_on(t1)).await;
+    let anna_item = |fee: i64| vec![with_partners(item(&p, 10_000), &[(anna, fee)])];
+    created(store, &t, order(2, anna_item(200)), NOW).await;
+    let refunded = created(store, &t, order(3, anna_item(300)), NOW).await;
+    change_status(store, &t, refunded, paid_on(t2)).await;
+    let refund = StatusChange::Moneyback {
+        ext_ref_no: "R".into(),
+    };
+    change_status(store, &t, refunded, refund).await;
+    let deleted = created(store, &t, order(4, anna_item(400)), NOW).await;
+    change_status(store, &t, deleted, paid_on(t2)).await;
+    assert!(store.delete_order(t.id, deleted).await.unwrap());
+    let late = created(store, &t, order(5, anna_item(500)), NOW).await;
+    change_status(store, &t, late, paid_on(t3)).await;
+    let cancelled = created(store, &t, order(6, anna_item(70)), NOW).await;
+    change_status(store, &t, cancelled, StatusChange::Cancel).await;
+
+    // The same partner number in another tenant is another partner.
+    let mut twin = new_partner("anna-elsewhere", None);
+    twin.id = Some(anna);
+    store.add_partner(other.id, twin).await.unwrap();
+    let op = product(store, &other, "p", 10_000).await;
+    let foreign = created(
+        store,
+        &other,
+        new_order(
+            "stats@example.com",
+            vec![with_partners(item(&op, 10_000), &[(anna, 1_000)])],
+        ),
+        NOW,
+    )
+    .await;
+    change_status(store, &other, foreign, paid_on(t1)).await;
+
+    let of = |partner: PartnerId, from: Option<i64>, to: Option<i64>| {
+        store.partner_stats(t.id, partner, window(from, to))
+    };
+    assert_eq!(of(anna, None, None).await.unwrap(), stats(650, 2, 1));
+    assert_eq!(
+        of(anna, Some(t1), Some(t3)).await.unwrap(),
+        stats(650, 2, 1)
+    );
+    assert_eq!(
+        of(anna, Some(t1 + 1), Some(t3)).await.unwrap(),
+        stats(500, 1, 0)
+    );
+    assert_eq!(
+        of(anna, Some(t1), Some(t3 - 1)).await.unwrap(),
+        stats(150, 1, 1)
+    );
+    assert_eq!(of(anna, Some(t3), None).await.unwrap(), stats(500, 1, 0));
+    assert_eq!(of(anna, None, Some(t1)).await.unwrap(), stats(150, 1, 1));
+    assert_eq!(of(anna, Some(t2), Some(t2)).await.unwrap(), stats(0, 0, 0));
+    assert_eq!(of(anna, Some(t3), Some(t1)).await.unwrap(), stats(0, 0, 0));
+
+    assert_eq!(of(boris, None, None).await.unwrap(), stats(0, 1, 2));
+    assert_eq!(
+        of(boris, None, Some(NOW + 499)).await.unwrap(),
+        stats(0, 1, 1)
+    );
+    assert_eq!(
+        of(boris, Some(NOW + 500), None).await.unwrap(),
+        stats(0, 0, 1)
+    );
+    assert_eq!(
+        of(boris, Some(NOW), Some(NOW)).await.unwrap(),
+        stats(0, 0, 1)
+    );
+    assert_eq!(of(PartnerId(20), None, None).await.unwrap(), stats(0, 0, 0));
+    assert_eq!(
+        of(PartnerId(999), None, None).await.unwrap(),
+        stats(0, 0, 0)
+    );
+    assert_eq!(
+        store
+            .partner_stats(other.id, anna, TimeWindow::default())
+            .await
+            .unwrap(),
+        stats(1_000, 1, 0)
+    );
+
+    // A waiting order paid later counts from then on.
+    let pending = created(store, &t, order(7, anna_item(1)), NOW).await;
+    assert_eq!(of(anna, None, None).await.unwrap(), stats(650, 2, 1));
+    change_status(store, &t, pending, paid_on(t3)).await;
+    assert_eq!(of(anna, None, None).await.unwrap(), stats(651, 3, 1));
+
+    // Should a change ever rewrite an order's items, the statistics follow.
+    let items = vec![with_partners(item(&p, 10_000), &[(boris, 9)])];
+    let rewritten = store
+        .update_order(
+            t.id,
+            pending,
+            NOW,
+            Box::new(move |order: &mut Order| {
+                order.items = items;
+                Ok(Vec::new())
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rewritten, OrderUpdate::Applied(Vec::new()));
+    assert_eq!(of(anna, None, None).await.unwrap(), stats(650, 2, 1));
+    assert_eq!(of(boris, None, None).await.unwrap(), stats(9, 2, 2));
+}
+
+/// Managers keep given ids; generated ids stay above every id given; a taken id is a conflict.
+pub async fn managers_add_and_find(store: &dyn Store) {
+    let t = tenant(store, "suite-managers").await;
+    let other = tenant(store, "suite-managers-other").await;
+    let manager = |id: Option<i64>, name: &str| NewManager {
+        id: id.map(ManagerId),
+        name: name.to_owned(),
+    };
+    let imported = store
+        .add_manager(t.id, manager(Some(71_257), "Мария"))
+        .await
+        .unwrap();
+    assert_eq!(
+        imported,
+        Manager {
+            id: ManagerId(71_257),
+            name: "Мария".into()
+        }
+    );
+    let low = store
+        .add_manager(t.id, manager(Some(3), "Low"))
+        .await
+        .unwrap();
+    assert_eq!(low.id, ManagerId(3));
+    let next = store
+        .add_manager(t.id, manager(None, "Next"))
+        .await
+        .unwrap();
+    assert_eq!(next.id, ManagerId(71_258));
+    assert_conflict(
+        store.add_manager(t.id, manager(Some(3), "Clash")).await,
+        "manager id taken",
+    );
+    assert_conflict(
+        store
+            .add_manager(t.id, manager(Some(71_258), "Clash"))
+            .await,
+        "a generated manager id is taken too",
+    );
+    assert_eq!(
+        store.managers(t.id).await.unwrap(),
+        [low.clone(), imported.clone(), next.clone()]
+    );
+    assert_eq!(
+        store.manager_by_id(t.id, imported.id).await.unwrap(),
+        Some(imported.clone())
+    );
+    assert_eq!(store.manager_by_id(t.id, ManagerId(4)).await.unwrap(), None);
+
+    assert_eq!(store.managers(other.id).await.unwrap(), []);
+    assert_eq!(
+        store.manager_by_id(other.id, imported.id).await.unwrap(),
+        None
+    );
+    let first_elsewhere = store
+        .add_manager(other.id, manager(None, "Other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first_elsewhere.id,
+        ManagerId(1),
+        "each tenant numbers its own"
+    );
+    let same_id = store
+        .add_manager(other.id, manager(Some(71_257), "Twin"))
+        .await
+        .unwrap();
+    assert_eq!(same_id.id, imported.id, "ids are per tenant");
+}
+
+/// API 2.0 orders may start paid, cancelled or refunded; the store keeps exactly the order
+/// [`Order::from_new`] makes, API 2.0 fields included, and such orders are no duplicates.
+pub async fn orders_created_in_a_final_state(store: &dyn Store) {
+    let t = tenant(store, "suite-initial").await;
+    let p = product(store, &t, "p", 10_000).await;
+    let extras = OrderExtras {
+        shipping_phone: "+7 900 000-00-00".into(),
+        billing_address_1: "Lenina 1".into(),
+        billing_address_2: "kv. 2".into(),
+        billing_city: "Москва".into(),
+        billing_state: "MO".into(),
+        billing_zip: "101000".into(),
+        billing_country: "Россия".into(),
+        confirmed: "1".into(),
+        sales_manager: Some(ManagerId(8)),
+    };
+    let order = |initial: InitialStatus| {
+        let mut new = new_order("initial@example.com", vec![item(&p, 9_000)]);
+        new.auto_cancel_at = Some(NOW + 3_600);
+        new.extras = extras.clone();
+        new.initial = initial;
+        new
+    };
+    let cases = [
+        (
+            InitialStatus::Paid {
+                at: NOW - 50,
+                payway: "card".into(),
+            },
+            PayStatus::Paid,
+        ),
+        (InitialStatus::Cancel, PayStatus::Cancel),
+        (
+            InitialStatus::Moneyback { at: NOW - 40 },
+            PayStatus::Moneyback,
+        ),
+        (InitialStatus::Waiting, PayStatus::Waiting),
+    ];
+    for (initial, status) in cases {
+        let new = order(initial.clone());
+        let id = created(store, &t, new.clone(), NOW).await;
+        let stored = store.order(t.id, id).await.unwrap().expect("order");
+        assert_eq!(stored, Order::from_new(id, new, NOW).0, "{initial:?}");
+        assert_eq!(stored.pay_status, status);
+        assert_eq!(stored.extras, extras);
+    }
+    let listed = store
+        .orders_by_email(t.id, "initial@example.com", Some(PayStatus::Paid))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let paid = &listed[0];
+    assert_eq!((paid.paid_at, paid.payway.as_str()), (NOW - 50, "card"));
+    assert_eq!(
+        paid.payments,
+        [Payment {
+            amount: money(9_000),
+            at: NOW - 50
+        }]
+    );
+    assert_eq!(paid.auto_cancel_at, None);
+    let refunded = store
+        .orders_by_email(t.id, "initial@example.com", Some(PayStatus::Moneyback))
+        .await
+        .unwrap();
+    assert_eq!(refunded.len(), 1);
+    assert_eq!(refunded[0].paid_at, NOW - 40);
+    assert_eq!(refunded[0].payments.len(), 1);
+    assert_eq!(
+        store
+            .orders_in_window(t.id, OrderTime::Paid, TimeWindow::default())
+            .await
+            .unwrap(),
+        listed,
+        "a refunded order is no longer paid"
+    );
+}
+
+/// SPEC §13.4–§13.5: by `created` every non-deleted order, by payment time only `paid` ones;
+/// both ends of the window included, an open side unbounded, ordered by `bill_id`.
+pub async fn orders_in_window_by_creation_and_payment(store: &dyn Store) {
+    let t = tenant(store, "suite-window").await;
+    let other = tenant(store, "suite-window-other").await;
+    let p = product(store, &t, "p", 1_000).await;
+    let (c1, c2, c3) = (NOW - 3_000, NOW - 2_000, NOW - 1_000);
+    let at = |created: i64, n: u32| {
+        let mut new = new_order(&format!("w{n}@example.com"), vec![item(&p, 1_000)]);
+        new.created = created;
+        new
+    };
+    // Numbers and creation times run in different orders.
+    let third = created(store, &t, at(c3, 1), NOW).await;
+    let first = created(store, &t, at(c1, 2), NOW).await;
+    let second = created(store, &t, at(c2, 3), NOW).await;
+    let deleted = created(store, &t, at(c2, 4), NOW).await;
+    assert!(store.delete_order(t.id, deleted).await.unwrap());
+    let op = product(store, &other, "p", 1_000).await;
+    let mut foreign = new_order("w@example.com", vec![item(&op, 1_000)]);
+    foreign.created = c2;
+    let foreign = created(store, &other, foreign, NOW).await;
+    change_status(store, &other, foreign, paid_on(c2)).await;
+
+    let listed = |time: OrderTime, from: Option<i64>, to: Option<i64>| async move {
+        store
+            .orders_in_window(t.id, time, window(from, to))
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.bill_id)
+            .collect::<Vec<_>>()
+    };
+    let all = vec![third, first, second];
+    assert_eq!(listed(OrderTime::Created, Some(c1), Some(c3)).await, all);
+    assert_eq!(listed(OrderTime::Created, None, None).await, all);
+    assert_eq!(
+        listed(OrderTime::Created, Some(c1 + 1), Some(c3)).await,
+        [third, second]
+    );
+    assert_eq!(
+        listed(OrderTime::Created, Some(c1), Some(c3 - 1)).await,
+        [first, second]
+    );
+    assert_eq!(
+        listed(OrderTime::Created, Some(c2), None).await,
+        [third, second]
+    );
+    assert_eq!(
+        listed(OrderTime::Created, None, Some(c2)).await,
+        [first, second]
+    );
+    assert_eq!(
+        listed(OrderTime::Created, Some(c2), Some(c2)).await,
+        [second]
+    );
+    assert_eq!(listed(OrderTime::Created, Some(c3), Some(c1)).await, []);
+    assert_eq!(listed(OrderTime::Paid, None, None).await, []);
+
+    // Payment states: paid on p1 and p2, refunded, partly paid, cancelled, paid then deleted.
+    let (p1, p2) = (NOW + 100, NOW + 200);
+    change_status(store, &t, first, paid_on(p2)).await;
+    change_status(store, &t, third, paid_on(p1)).await;
+    let refunded = created(store, &t, at(c1, 5), NOW).await;
+    change_status(store, &t, refunded, paid_on(p1)).await;
+    let refund = StatusChange::Moneyback {
+        ext_ref_no: "R".into(),
+    };
+    change_status(store, &t, refunded, refund).await;
+    let cancelled = created(store, &t, at(c1, 6), NOW).await;
+    change_status(store, &t, cancelled, StatusChange::Cancel).await;
+    let paid_deleted = created(store, &t, at(c1, 7), NOW).await;
+    change_status(store, &t, paid_deleted, paid_on(p1)).await;
+    assert!(store.delete_order(t.id, paid_deleted).await.unwrap());
+
+    assert_eq!(listed(OrderTime::Paid, None, None).await, [third, first]);
+    assert_eq!(
+        listed(OrderTime::Paid, Some(p1), Some(p2)).await,
+        [third, first]
+    );
+    assert_eq!(
+        listed(OrderTime::Paid, Some(p1 + 1), Some(p2)).await,
+        [first]
+    );
+    assert_eq!(
+        listed(OrderTime::Paid, Some(p1), Some(p2 - 1)).await,
+        [third]
+    );
+    assert_eq!(listed(OrderTime::Paid, None, Some(p1)).await, [third]);
+    assert_eq!(listed(OrderTime::Paid, Some(p2), None).await, [first]);
+    assert_eq!(listed(OrderTime::Paid, Some(p2 + 1), None).await, []);
+    assert_eq!(
+        listed(OrderTime::Created, None, None).await,
+        [third, first, second, refunded, cancelled],
+        "every state counts by creation"
+    );
+
+    let full = store
+        .orders_in_window(t.id, OrderTime::Paid, window(Some(p2), Some(p2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        full,
+        [store.order(t.id, first).await.unwrap().expect("order")],
+        "listed orders are whole"
+    );
+    let elsewhere = store
+        .orders_in_window(other.id, OrderTime::Paid, TimeWindow::default())
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.len(), 1);
+    assert_eq!(elsewhere[0].bill_id, foreign);
+}
+
+/// SPEC §13.6: one e-mail's non-deleted orders, optionally of one status, ordered by number.
+pub async fn orders_by_email_filter_by_status(store: &dyn Store) {
+    let t = tenant(store, "suite-by-email").await;
+    let other = tenant(store, "suite-by-email-other").await;
+    let p = product(store, &t, "p", 1_000).await;
+    let mut n = 0;
+    let mut make = |email: &str| {
+        n += 1;
+        // Different sums keep the orders of one e-mail from being duplicates.
+        new_order(email, vec![item(&p, n)])
+    };
+    let waiting = created(store, &t, make("a@example.com"), NOW).await;
+    let paid = created(store, &t, make("a@example.com"), NOW).await;
+    let cancelled = created(store, &t, make("a@example.com"), NOW).await;
+    let refunded = created(store, &t, make("a@example.com"), NOW).await;
+    let deleted = created(store, &t, make("a@example.com"), NOW).await;
+    let someone_else = created(store, &t, make("b@example.com"), NOW).await;
+    let second_paid = created(store, &t, make("a@example.com"), NOW).await;
+    change_status(store, &t, paid, paid_on(NOW)).await;
+    change_status(store, &t, second_paid, paid_on(NOW)).await;
+    change_status(store, &t, cancelled, StatusChange::Cancel).await;
+    change_status(store, &t, refunded, paid_on(NOW)).await;
+    let refund = StatusChange::Moneyback {
+        ext_ref_no: "R".into(),
+    };
+    change_status(store, &t, refunded, refund).await;
+    assert!(store.delete_order(t.id, deleted).await.unwrap());
+    let op = product(store, &other, "p", 1_000).await;
+    created(
+        store,
+        &other,
+        new_order("a@example.com", vec![item(&op, 1_000)]),
+        NOW,
+    )
+    .await;
+
+    let of = |email: &'static str, status: Option<PayStatus>| async move {
+        store
+            .orders_by_email(t.id, email, status)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.bill_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of("a@example.com", None).await,
+        [waiting, paid, cancelled, refunded, second_paid]
+    );
+    assert_eq!(
+        of("a@example.com", Some(PayStatus::Waiting)).await,
+        [waiting]
+    );
+    assert_eq!(
+        of("a@example.com", Some(PayStatus::Paid)).await,
+        [paid, second_paid]
+    );
+    assert_eq!(
+        of("a@example.com", Some(PayStatus::Cancel)).await,
+        [cancelled]
+    );
+    assert_eq!(
+        of("a@example.com", Some(PayStatus::Moneyback)).await,
+        [refunded]
+    );
+    assert_eq!(of("b@example.com", None).await, [someone_else]);
+    assert_eq!(of("b@example.com", Some(PayStatus::Paid)).await, []);
+    assert_eq!(of("nobody@example.com", None).await, []);
+    let whole = store
+        .orders_by_email(t.id, "b@example.com", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        whole,
+        [store
+            .order(t.id, someone_else)
+            .await
+            .unwrap()
+            .expect("order")]
+    );
+    assert_eq!(
+        store
+            .orders_by_email(other.id, "a@example.com", None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// The auto-cancel sweep sees every tenant's due timers, earliest first, up to its limit; a
+/// deleted, cancelled or paid order has no timer left.
+pub async fn due_auto_cancels_across_tenants(store: &dyn Store) {
+    // Timers long before the suite's clock, so that other tests' timers never fall due here.
+    const BASE: i64 = 1_000;
+    let a = tenant(store, "suite-timers-a").await;
+    let b = tenant(store, "suite-timers-b").await;
+    let pa = product(store, &a, "p", 1_000).await;
+    let pb = product(store, &b, "p", 1_000).await;
+    let mut n = 0;
+    let mut timed = |p: &Product, at: Option<i64>| {
+        n += 1;
+        let mut new = new_order(&format!("timer{n}@example.com"), vec![item(p, 1_000)]);
+        new.auto_cancel_at = at;
+        new
+    };
+    let a10 = created(store, &a, timed(&pa, Some(BASE + 10)), NOW).await;
+    let a5 = created(store, &a, timed(&pa, Some(BASE + 5)), NOW).await;
+    let a20 = created(store, &a, timed(&pa, Some(BASE + 20)), NOW).await;
+    created(store, &a, timed(&pa, None), NOW).await;
+    let a_deleted = created(store, &a, timed(&pa, Some(BASE + 1)), NOW).await;
+    assert!(store.delete_order(a.id, a_deleted).await.unwrap());
+    let a_cancelled = created(store, &a, timed(&pa, Some(BASE + 2)), NOW).await;
+    change_status(store, &a, a_cancelled, StatusChange::Cancel).await;
+    let a_paid = created(store, &a, timed(&pa, Some(BASE + 3)), NOW).await;
+    change_status(store, &a, a_paid, paid_on(NOW)).await;
+    let b15 = created(store, &b, timed(&pb, Some(BASE + 15)), NOW).await;
+    let b7 = created(store, &b, timed(&pb, Some(BASE + 7)), NOW).await;
+
+    let due = |now: i64, limit: usize| async move {
+        store
+            .due_auto_cancels(now, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.tenant, d.bill_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due(BASE + 4, 10).await, []);
+    assert_eq!(
+        due(BASE + 5, 10).await,
+        [(a.id, a5)],
+        "due at its own second"
+    );
+    assert_eq!(
+        due(BASE + 15, 10).await,
+        [(a.id, a5), (b.id, b7), (a.id, a10), (b.id, b15)]
+    );
+    assert_eq!(due(BASE + 15, 2).await, [(a.id, a5), (b.id, b7)]);
+    assert_eq!(due(BASE + 15, 0).await, []);
+    let everything = due(BASE + 20, 10).await;
+    assert_eq!(everything.len(), 5);
+    assert_eq!(everything.last(), Some(&(a.id, a20)));
+}
+
+/// SPEC §17: a key is claimed once; the same request meanwhile is in flight, another one is a
+/// mismatch; a completed key replays its response for a day; a lapsed claim is free again.
+pub async fn idempotency_keys_claim_complete_and_expire(store: &dyn Store) {
+    let t = tenant(store, "suite-idempotency").await;
+    let other = tenant(store, "suite-idempotency-other").await;
+    const LEASE: i64 = 30;
+    let claim = |tenant: &Tenant, key: &'static str, fingerprint: &'static str, now: i64| {
+        let id = tenant.id;
+        async move {
+            store
+                .claim_idempotency_key(id, key, fingerprint, now, LEASE)
+                .await
+                .expect("claim")
+        }
+    };
+    let response = StoredResponse {
+        status: 200,
+        body: b"{\"error_code\":0}\n\x00\xff".to_vec(),
+    };
+
+    assert_eq!(claim(&t, "k1", "A", NOW).await, IdempotencyClaim::Claimed);
+    assert_eq!(
+        claim(&t, "k1", "A", NOW + 10).await,
+        IdempotencyClaim::InFlight
+    );
+    assert_eq!(
+        claim(&t, "k1", "B", NOW + 10).await,
+        IdempotencyClaim::Mismatch
+    );
+    assert_eq!(
+        claim(&other, "k1", "B", NOW + 10).await,
+        IdempotencyClaim::Claimed,
+        "keys are per tenant"
+    );
+    store
+        .complete_idempotency_key(t.id, "k1", "A", response.clone(), NOW + 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k1", "A", NOW + 21).await,
+        IdempotencyClaim::Done(response.clone())
+    );
+    assert_eq!(
+        claim(&t, "k1", "B", NOW + 21).await,
+        IdempotencyClaim::Mismatch
+    );
+    assert_eq!(
+        claim(&other, "k1", "B", NOW + 21).await,
+        IdempotencyClaim::InFlight,
+        "the other tenant's claim is its own"
+    );
+    // A completed key outlives any lease and lasts a day from completion.
+    let expiry = NOW + 20 + IDEMPOTENCY_KEY_LIFETIME;
+    assert_eq!(
+        claim(&t, "k1", "A", expiry - 1).await,
+        IdempotencyClaim::Done(response.clone())
+    );
+    assert_eq!(
+        claim(&t, "k1", "B", expiry - 1).await,
+        IdempotencyClaim::Mismatch
+    );
+    assert_eq!(
+        claim(&t, "k1", "B", expiry).await,
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        claim(&t, "k1", "A", expiry).await,
+        IdempotencyClaim::Mismatch
+    );
+
+    // A claim neither completed nor released lapses after its lease, for any request.
+    assert_eq!(claim(&t, "k2", "A", NOW).await, IdempotencyClaim::Claimed);
+    assert_eq!(
+        claim(&t, "k2", "A", NOW + LEASE - 1).await,
+        IdempotencyClaim::InFlight
+    );
+    assert_eq!(
+        claim(&t, "k2", "A", NOW + LEASE).await,
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        claim(&t, "k2", "B", NOW + 2 * LEASE - 1).await,
+        IdempotencyClaim::Mismatch,
+        "the renewed claim holds for a new lease"
+    );
+    assert_eq!(
+        claim(&t, "k2", "B", NOW + 2 * LEASE).await,
+        IdempotencyClaim::Claimed
+    );
+    let other_response = StoredResponse {
+        status: 409,
+        body: b"conflict".to_vec(),
+    };
+    store
+        .complete_idempotency_key(t.id, "k2", "A", response.clone(), NOW + 2 * LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k2", "B", NOW + 2 * LEASE).await,
+        IdempotencyClaim::InFlight,
+        "the lapsed claim's request cannot complete the claim of another"
+    );
+    store
+        .complete_idempotency_key(t.id, "k2", "B", other_response.clone(), NOW + 2 * LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k2", "B", NOW + 2 * LEASE).await,
+        IdempotencyClaim::Done(other_response)
+    );
+
+    // Releasing frees a claim at once; a completed key is not released.
+    assert_eq!(claim(&t, "k3", "A", NOW).await, IdempotencyClaim::Claimed);
+    store
+        .release_idempotency_key(t.id, "k3", "A")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k3", "B", NOW + 1).await,
+        IdempotencyClaim::Claimed
+    );
+    store
+        .release_idempotency_key(other.id, "k3", "B")
+        .await
+        .unwrap();
+    store
+        .release_idempotency_key(t.id, "k3", "A")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k3", "B", NOW + 2).await,
+        IdempotencyClaim::InFlight,
+        "another tenant's release, or one of another request, leaves the claim"
+    );
+    store
+        .complete_idempotency_key(t.id, "k3", "B", response.clone(), NOW + 3)
+        .await
+        .unwrap();
+    store
+        .release_idempotency_key(t.id, "k3", "B")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "k3", "B", NOW + 4).await,
+        IdempotencyClaim::Done(response.clone())
+    );
+    store
+        .release_idempotency_key(t.id, "never", "A")
+        .await
+        .unwrap();
+
+    // Purging forgets keys past their lifetime and nothing younger.
+    assert_eq!(claim(&t, "old", "A", NOW).await, IdempotencyClaim::Claimed);
+    store
+        .complete_idempotency_key(t.id, "old", "A", response.clone(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&t, "young", "A", NOW).await,
+        IdempotencyClaim::Claimed
+    );
+    store
+        .complete_idempotency_key(t.id, "young", "A", response.clone(), NOW + 100)
+        .await
+        .unwrap();
+    let purged = store
+        .purge_idempotency_keys(NOW + IDEMPOTENCY_KEY_LIFETIME)
+        .await
+        .unwrap();
+    assert!(purged >= 1, "{purged}");
+    assert_eq!(
+        claim(&t, "young", "A", NOW + IDEMPOTENCY_KEY_LIFETIME).await,
+        IdempotencyClaim::Done(response.clone())
+    );
+    assert_eq!(
+        claim(&t, "old", "B", NOW + IDEMPOTENCY_KEY_LIFETIME).await,
+        IdempotencyClaim::Claimed
+    );
 }

@@ -6,6 +6,8 @@
 //! ([`value`]). It does no I/O and knows nothing of HTTP or storage.
 
 pub mod auth;
+pub mod country;
+pub mod datetime;
 pub mod envelope;
 pub mod error;
 pub mod json;

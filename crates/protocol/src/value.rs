@@ -391,6 +391,43 @@ impl std::str::FromStr for Money {
     }
 }
 
+/// `pay_status` (§9.5.3): where an order stands with its payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayStatus {
+    /// Not paid in full yet.
+    Waiting,
+    /// Paid in full.
+    Paid,
+    /// Cancelled before payment.
+    Cancel,
+    /// Refunded.
+    Moneyback,
+}
+
+impl PayStatus {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayStatus::Waiting => "waiting",
+            PayStatus::Paid => "paid",
+            PayStatus::Cancel => "cancel",
+            PayStatus::Moneyback => "moneyback",
+        }
+    }
+
+    /// The status a wire value names, compared exactly.
+    pub fn parse(text: &str) -> Option<PayStatus> {
+        [
+            PayStatus::Waiting,
+            PayStatus::Paid,
+            PayStatus::Cancel,
+            PayStatus::Moneyback,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 /// A read-only view of a method's parameters applying the shape rules of §7.1: a value read as a
 /// single value but sent as an array is the empty string; a list accepts one value or an array.
 #[derive(Clone, Copy, Debug)]

@@ -3,12 +3,13 @@
 
 use crate::body;
 use crate::config::ServerConfig;
+use crate::idempotency::{self, Admission, IdempotencyKey};
 use crate::methods::{self, Call};
 use crate::tenants::TenantDirectory;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use clickbill_domain::{Clock, Store};
+use clickbill_domain::{Clock, Store, StoredResponse};
 use clickbill_protocol::envelope::Envelope;
 use clickbill_protocol::error::ApiError;
 use clickbill_protocol::method::{method_name, route};
@@ -27,6 +28,7 @@ pub struct AppState {
     pub tenants: Arc<TenantDirectory>,
     trusted_proxies: Vec<IpAddr>,
     read_timeout: Duration,
+    idempotency_lease: Duration,
     /// Numbers requests for the log lines of failures; never sent to clients.
     request_ids: AtomicU64,
 }
@@ -44,6 +46,7 @@ impl AppState {
             tenants,
             trusted_proxies: config.trusted_proxies.clone(),
             read_timeout: config.read_timeout,
+            idempotency_lease: config.idempotency_lease,
             request_ids: AtomicU64::new(1),
         }
     }
@@ -98,7 +101,8 @@ async fn api(state: &AppState, request: Request) -> Response {
         return envelope_response(&Envelope::from(&error), routing_secret, &error);
     };
 
-    let params = body::read_params(&parts.headers, body, state.read_timeout).await;
+    let body = body::read_params(&parts.headers, body, state.read_timeout).await;
+    let params = body.params;
     let Some(tenant) = tenant else {
         return ok_response(&Envelope::from(ApiError::InvalidUserName), "");
     };
@@ -120,8 +124,51 @@ async fn api(state: &AppState, request: Request) -> Response {
         client_ip: client_ip(peer, &parts.headers, &state.trusted_proxies),
         request_id: state.request_ids.fetch_add(1, Ordering::Relaxed),
     };
-    let envelope = methods::dispatch(method, call).await;
-    ok_response(&envelope, &tenant.secret)
+    let Some(key) = IdempotencyKey::from_headers(&parts.headers) else {
+        let answer = methods::dispatch(method, call).await;
+        return ok_response(&answer.envelope, &tenant.secret);
+    };
+
+    let store = state.store.as_ref();
+    let clock = state.clock.as_ref();
+    let fingerprint = idempotency::fingerprint(method, &body.raw);
+    let admission = idempotency::admit(
+        store,
+        clock,
+        tenant.id,
+        &key,
+        &fingerprint,
+        state.idempotency_lease,
+    )
+    .await;
+    match admission {
+        Ok(Admission::Run) => {}
+        Ok(Admission::Replay(stored)) => return replayed(stored),
+        Ok(Admission::Reused) => {
+            let error = ApiError::IdempotencyKeyReused;
+            return envelope_response(&Envelope::from(&error), &tenant.secret, &error);
+        }
+        Err(error) => {
+            // Without the key's record the method must not run: it might run twice.
+            tracing::error!(%error, tenant = %tenant.login, %method, "cannot claim an idempotency key");
+            let failure = methods::failure_code(method);
+            return ok_response(&Envelope::from(failure), &tenant.secret);
+        }
+    }
+    let answer = methods::dispatch(method, call).await;
+    let rendered = answer.envelope.render(&tenant.secret);
+    let stored = (!answer.unexpected).then(|| StoredResponse {
+        status: StatusCode::OK.as_u16(),
+        body: rendered.clone(),
+    });
+    idempotency::finish(store, clock, tenant.id, &key, &fingerprint, stored).await;
+    json_response(StatusCode::OK, rendered)
+}
+
+/// The answer stored under an idempotency key, byte for byte.
+fn replayed(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    json_response(status, stored.body)
 }
 
 /// The authority that names the tenant: the absolute target's, else the `Host` header.
@@ -171,13 +218,19 @@ fn envelope_response(envelope: &Envelope, secret: &str, error: &ApiError) -> Res
 }
 
 fn respond(status: StatusCode, envelope: &Envelope, secret: &str, allow_post: bool) -> Response {
-    let mut response = Response::new(Body::from(envelope.render(secret)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, JSON_UTF8);
+    let mut response = json_response(status, envelope.render(secret));
     if allow_post {
-        headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
     }
+    response
+}
+
+fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, JSON_UTF8);
     response
 }
 

@@ -129,17 +129,31 @@ async fn collect(headers: &HeaderMap, body: Body, timeout: Duration) -> Collecte
     }
 }
 
+/// A request body and the parameter set PHP would have built from it.
+pub struct RequestBody {
+    /// The bytes as received; empty when the body was unusable.
+    pub raw: Bytes,
+    pub params: Map,
+}
+
 /// The parameter set of a request (SPEC §2.6, §4).
-pub async fn read_params(headers: &HeaderMap, body: Body, timeout: Duration) -> Map {
+pub async fn read_params(headers: &HeaderMap, body: Body, timeout: Duration) -> RequestBody {
     let format = format(headers);
     let collected = collect(headers, body, timeout).await;
     if collected.unusable {
-        return Map::new();
+        return RequestBody {
+            raw: Bytes::new(),
+            params: Map::new(),
+        };
     }
-    match format {
+    let params = match format {
         Format::UrlEncoded => php_form::parse(&collected.bytes),
-        Format::Multipart { boundary } => parse_multipart(collected.bytes, boundary).await,
+        Format::Multipart { boundary } => parse_multipart(collected.bytes.clone(), boundary).await,
         Format::Ignored => Map::new(),
+    };
+    RequestBody {
+        raw: collected.bytes,
+        params,
     }
 }
 
@@ -259,7 +273,9 @@ mod tests {
 
     async fn read(content_type: &str, body: &'static [u8]) -> Map {
         let h = headers(&[("content-type", content_type)]);
-        read_params(&h, Body::from(body), Duration::from_secs(5)).await
+        read_params(&h, Body::from(body), Duration::from_secs(5))
+            .await
+            .params
     }
 
     #[tokio::test]
@@ -295,8 +311,8 @@ abc\r\n\
         }
         body.push_str("--B--\r\n");
         let h = headers(&[("content-type", "multipart/form-data; boundary=B")]);
-        let map = read_params(&h, Body::from(body), Duration::from_secs(5)).await;
-        assert_eq!(map.len(), 1000);
+        let body = read_params(&h, Body::from(body), Duration::from_secs(5)).await;
+        assert_eq!(body.params.len(), 1000);
     }
 
     #[tokio::test]
@@ -311,12 +327,14 @@ abc\r\n\
     async fn oversized_bodies_give_nothing() {
         let big = vec![b'a'; MAX_BODY_BYTES + 1];
         let h = headers(&[("content-type", "application/x-www-form-urlencoded")]);
-        let map = read_params(&h, Body::from(big), Duration::from_secs(5)).await;
-        assert!(map.is_empty());
+        let body = read_params(&h, Body::from(big), Duration::from_secs(5)).await;
+        assert!(body.params.is_empty());
+        assert!(body.raw.is_empty(), "an unusable body is not kept either");
         let mut exact = b"x=".to_vec();
         exact.resize(MAX_BODY_BYTES, b'a');
-        let map = read_params(&h, Body::from(exact), Duration::from_secs(5)).await;
-        assert_eq!(map.len(), 1);
+        let body = read_params(&h, Body::from(exact.clone()), Duration::from_secs(5)).await;
+        assert_eq!(body.params.len(), 1);
+        assert_eq!(body.raw, exact);
     }
 
     #[tokio::test]

@@ -20,6 +20,11 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a client may take to send request headers, and to send a body.
     pub read_timeout: Duration,
+    /// How often the auto-cancel sweep looks for due orders (SPEC §9.5.6 promises 60 s).
+    pub auto_cancel_interval: Duration,
+    /// How long an `Idempotency-Key` claimed by a request that never finished (its server died)
+    /// blocks retries with that key; also how long a retry may wait for a request still running.
+    pub idempotency_lease: Duration,
 }
 
 impl ServerConfig {
@@ -32,6 +37,8 @@ impl ServerConfig {
             tenant_refresh_interval: Duration::from_millis(250),
             shutdown_grace: Duration::from_secs(30),
             read_timeout: Duration::from_secs(30),
+            auto_cancel_interval: Duration::from_secs(15),
+            idempotency_lease: Duration::from_secs(60),
         }
     }
 

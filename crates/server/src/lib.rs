@@ -19,10 +19,12 @@
 mod api;
 mod body;
 mod config;
+mod idempotency;
 mod methods;
 mod render;
 mod startup;
 mod tenants;
+mod timers;
 
 pub use config::ServerConfig;
 pub use startup::{Application, ShutdownHandle};

@@ -7,6 +7,7 @@
 use crate::api::{self, AppState, PeerAddr};
 use crate::config::ServerConfig;
 use crate::tenants::TenantDirectory;
+use crate::timers;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
@@ -121,6 +122,11 @@ impl Application {
         } = self;
         let refresher =
             tokio::spawn(Arc::clone(&state.tenants).keep_fresh(config.tenant_refresh_interval));
+        let auto_cancel = tokio::spawn(timers::run(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            config.auto_cancel_interval,
+        ));
         let mut stop_rx = stop_tx.subscribe();
         let stopped = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -171,8 +177,10 @@ impl Application {
             });
         }
         drop(listener);
-        refresher.abort();
-        let _ = refresher.await;
+        for worker in [refresher, auto_cancel] {
+            worker.abort();
+            let _ = worker.await;
+        }
         if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
             .await
             .is_err()

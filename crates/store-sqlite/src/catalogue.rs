@@ -1,12 +1,12 @@
-//! Products, coupons and partners. Codes and logins compare ASCII-case-insensitively through
-//! the columns' NOCASE collation, which is what the unique indexes use too.
+//! Products, coupons, partners and managers. Codes and logins compare ASCII-case-insensitively
+//! through the columns' NOCASE collation, which is what the unique indexes use too.
 
 use crate::codec::{corrupt, decode_fees, decode_strings, encode_fees, encode_strings};
 use crate::db_error;
 use crate::tenants::{keep_number, take_number};
 use clickbill_domain::model::{
-    Coupon, CouponId, Discount, GoodName, NewCoupon, NewPartner, NotificationUrls, Partner,
-    PartnerId, Product, ProductId, ProductPatch, ProductSpec, TenantId,
+    Coupon, CouponId, Discount, GoodName, Manager, ManagerId, NewCoupon, NewManager, NewPartner,
+    NotificationUrls, Partner, PartnerId, Product, ProductId, ProductPatch, ProductSpec, TenantId,
 };
 use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Money, Percent};
@@ -207,7 +207,7 @@ pub(crate) fn delete_product(
 macro_rules! select_coupon {
     ($rest:literal) => {
         concat!(
-            "SELECT c.id, c.code, c.kind, c.value, c.expires_at, ",
+            "SELECT c.id, c.code, c.kind, c.value, c.expires_at, c.disabled, ",
             "(SELECT json_group_array(product_id) FROM (SELECT product_id FROM coupon_products p ",
             "WHERE p.tenant_id = c.tenant_id AND p.coupon_id = c.id ORDER BY product_id)) ",
             "FROM coupons c ",
@@ -216,19 +216,10 @@ macro_rules! select_coupon {
     };
 }
 
-fn coupon(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<Coupon>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
-    let mut rows = stmt.query(params).map_err(db_error)?;
-    let Some(row) = rows.next().map_err(db_error)? else {
-        return Ok(None);
-    };
+fn coupon_from_row(row: &Row<'_>) -> Result<Coupon, StoreError> {
     let kind: String = row.get(2).map_err(db_error)?;
     let value: i64 = row.get(3).map_err(db_error)?;
-    let products: String = row.get(5).map_err(db_error)?;
+    let products: String = row.get(6).map_err(db_error)?;
     let products: Vec<i64> =
         serde_json::from_str(&products).map_err(|_| corrupt("coupon products"))?;
     let discount = match kind.as_str() {
@@ -238,13 +229,33 @@ fn coupon(
         "fixed" => Discount::Fixed(Money::from_minor(value)),
         _ => return Err(corrupt("coupon kind")),
     };
-    Ok(Some(Coupon {
+    Ok(Coupon {
         id: CouponId(row.get(0).map_err(db_error)?),
         code: row.get(1).map_err(db_error)?,
         discount,
         products: products.into_iter().map(ProductId).collect(),
         expires_at: row.get(4).map_err(db_error)?,
-    }))
+        disabled: row.get(5).map_err(db_error)?,
+    })
+}
+
+fn collect_coupons(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Coupon>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+    let mut rows = stmt.query(params).map_err(db_error)?;
+    let mut coupons = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        coupons.push(coupon_from_row(row)?);
+    }
+    Ok(coupons)
+}
+
+pub(crate) fn coupons(conn: &Connection, tenant: TenantId) -> Result<Vec<Coupon>, StoreError> {
+    let sql = select_coupon!("WHERE c.tenant_id = ?1 ORDER BY c.id");
+    collect_coupons(conn, sql, [tenant.0])
 }
 
 pub(crate) fn coupon_by_code(
@@ -253,7 +264,7 @@ pub(crate) fn coupon_by_code(
     code: &str,
 ) -> Result<Option<Coupon>, StoreError> {
     let sql = select_coupon!("WHERE c.tenant_id = ?1 AND c.code = ?2");
-    coupon(conn, sql, params![tenant.0, code])
+    Ok(collect_coupons(conn, sql, params![tenant.0, code])?.pop())
 }
 
 pub(crate) fn coupon_by_id(
@@ -262,7 +273,7 @@ pub(crate) fn coupon_by_id(
     id: CouponId,
 ) -> Result<Option<Coupon>, StoreError> {
     let sql = select_coupon!("WHERE c.tenant_id = ?1 AND c.id = ?2");
-    coupon(conn, sql, params![tenant.0, id.0])
+    Ok(collect_coupons(conn, sql, params![tenant.0, id.0])?.pop())
 }
 
 pub(crate) fn add_coupon(
@@ -312,6 +323,29 @@ pub(crate) fn add_coupon(
         discount,
         products,
         expires_at,
+        disabled: false,
+    })
+}
+
+pub(crate) fn set_coupon_disabled(
+    conn: &Connection,
+    tenant: TenantId,
+    code: &str,
+    disabled: bool,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE coupons SET disabled = ?3 WHERE tenant_id = ?1 AND code = ?2")
+        .and_then(|mut s| s.execute(params![tenant.0, code, disabled]))
+        .map_err(db_error)?;
+    Ok(changed > 0)
+}
+
+fn partner_from_row(row: &Row<'_>) -> rusqlite::Result<Partner> {
+    Ok(Partner {
+        id: PartnerId(row.get(0)?),
+        login: row.get(1)?,
+        parent: row.get::<_, Option<i64>>(2)?.map(PartnerId),
+        registered_at: row.get(3)?,
     })
 }
 
@@ -321,18 +355,17 @@ fn partner(
     params: impl rusqlite::Params,
 ) -> Result<Option<Partner>, StoreError> {
     conn.prepare_cached(sql)
-        .and_then(|mut s| {
-            s.query_row(params, |row| {
-                Ok(Partner {
-                    id: PartnerId(row.get(0)?),
-                    login: row.get(1)?,
-                    parent: row.get::<_, Option<i64>>(2)?.map(PartnerId),
-                    registered_at: row.get(3)?,
-                })
-            })
-            .optional()
-        })
+        .and_then(|mut s| s.query_row(params, partner_from_row).optional())
         .map_err(db_error)
+}
+
+pub(crate) fn partners(conn: &Connection, tenant: TenantId) -> Result<Vec<Partner>, StoreError> {
+    conn.prepare_cached(
+        "SELECT id, login, parent_id, registered_at FROM partners \
+         WHERE tenant_id = ?1 ORDER BY id",
+    )
+    .and_then(|mut s| s.query_map([tenant.0], partner_from_row)?.collect())
+    .map_err(db_error)
 }
 
 pub(crate) fn partner_by_id(
@@ -409,5 +442,53 @@ pub(crate) fn add_partner(
         login,
         parent,
         registered_at,
+    })
+}
+
+fn manager_from_row(row: &Row<'_>) -> rusqlite::Result<Manager> {
+    Ok(Manager {
+        id: ManagerId(row.get(0)?),
+        name: row.get(1)?,
+    })
+}
+
+pub(crate) fn managers(conn: &Connection, tenant: TenantId) -> Result<Vec<Manager>, StoreError> {
+    conn.prepare_cached("SELECT id, name FROM managers WHERE tenant_id = ?1 ORDER BY id")
+        .and_then(|mut s| s.query_map([tenant.0], manager_from_row)?.collect())
+        .map_err(db_error)
+}
+
+pub(crate) fn manager_by_id(
+    conn: &Connection,
+    tenant: TenantId,
+    id: ManagerId,
+) -> Result<Option<Manager>, StoreError> {
+    conn.prepare_cached("SELECT id, name FROM managers WHERE tenant_id = ?1 AND id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![tenant.0, id.0], manager_from_row)
+                .optional()
+        })
+        .map_err(db_error)
+}
+
+pub(crate) fn add_manager(
+    conn: &Connection,
+    tenant: TenantId,
+    manager: NewManager,
+) -> Result<Manager, StoreError> {
+    let NewManager { id, name } = manager;
+    let id = match id {
+        Some(id) if manager_by_id(conn, tenant, id)?.is_some() => {
+            return Err(StoreError::Conflict(format!("manager id {}", id.0)));
+        }
+        Some(id) => keep_number(conn, tenant, "manager", id.0)?,
+        None => take_number(conn, tenant, "manager", 1)?,
+    };
+    conn.prepare_cached("INSERT INTO managers (tenant_id, id, name) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![tenant.0, id, name]))
+        .map_err(db_error)?;
+    Ok(Manager {
+        id: ManagerId(id),
+        name,
     })
 }

@@ -1,8 +1,10 @@
-//! How values without a column of their own are kept: the items and payments of an order and
-//! the list-valued product attributes, as compact JSON with short keys. Keys rather than
-//! positions let a later version add a field with a default without rewriting old rows.
+//! How values without a column of their own are kept: the items, payments and API 2.0 fields of
+//! an order and the list-valued product attributes, as compact JSON with short keys. Keys rather
+//! than positions let a later version add a field with a default without rewriting old rows.
 
-use clickbill_domain::model::{Commission, Item, PartnerEntry, PartnerId, Payment, ProductId};
+use clickbill_domain::model::{
+    Commission, Item, ManagerId, OrderExtras, PartnerEntry, PartnerId, Payment, ProductId,
+};
 use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Money, Percent};
 use serde::{Deserialize, Serialize};
@@ -131,6 +133,60 @@ pub(crate) fn decode_payments(text: &str) -> Result<Vec<Payment>, StoreError> {
         .collect())
 }
 
+/// The API 2.0 fields as an object that names only the fields set, so that the orders of API
+/// 1.0 (most of them) store `{}`.
+#[derive(Serialize, Deserialize, Default)]
+struct ExtrasJson {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sp: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    a1: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    a2: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    ci: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    st: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    zip: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    co: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    cf: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<i64>,
+}
+
+pub(crate) fn encode_extras(extras: &OrderExtras) -> String {
+    let out = ExtrasJson {
+        sp: extras.shipping_phone.clone(),
+        a1: extras.billing_address_1.clone(),
+        a2: extras.billing_address_2.clone(),
+        ci: extras.billing_city.clone(),
+        st: extras.billing_state.clone(),
+        zip: extras.billing_zip.clone(),
+        co: extras.billing_country.clone(),
+        cf: extras.confirmed.clone(),
+        m: extras.sales_manager.map(|m| m.0),
+    };
+    to_json(&out)
+}
+
+pub(crate) fn decode_extras(text: &str) -> Result<OrderExtras, StoreError> {
+    let e: ExtrasJson = from_json(text, "order extras")?;
+    Ok(OrderExtras {
+        shipping_phone: e.sp,
+        billing_address_1: e.a1,
+        billing_address_2: e.a2,
+        billing_city: e.ci,
+        billing_state: e.st,
+        billing_zip: e.zip,
+        billing_country: e.co,
+        confirmed: e.cf,
+        sales_manager: e.m.map(ManagerId),
+    })
+}
+
 pub(crate) fn encode_strings(values: &[String]) -> String {
     to_json(&values)
 }
@@ -243,6 +299,30 @@ mod tests {
 
         let groups = vec!["a".to_owned(), "b,c".to_owned()];
         assert_eq!(decode_strings(&encode_strings(&groups)).unwrap(), groups);
+    }
+
+    #[test]
+    fn extras_round_trip_and_store_nothing_when_empty() {
+        assert_eq!(encode_extras(&OrderExtras::default()), "{}");
+        assert_eq!(decode_extras("{}").unwrap(), OrderExtras::default());
+        let extras = OrderExtras {
+            shipping_phone: "+1 555 0100".into(),
+            billing_address_1: "1 Main St".into(),
+            billing_address_2: "Suite 2".into(),
+            billing_city: "Boston".into(),
+            billing_state: "MA".into(),
+            billing_zip: "02101".into(),
+            billing_country: "США".into(),
+            confirmed: "yes".into(),
+            sales_manager: Some(ManagerId(71257)),
+        };
+        let text = encode_extras(&extras);
+        assert_eq!(decode_extras(&text).unwrap(), extras);
+        let partial = OrderExtras {
+            billing_city: "Boston".into(),
+            ..OrderExtras::default()
+        };
+        assert_eq!(encode_extras(&partial), r#"{"ci":"Boston"}"#);
     }
 
     #[test]

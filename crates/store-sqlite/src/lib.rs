@@ -16,6 +16,7 @@
 
 mod catalogue;
 mod codec;
+mod idempotency;
 mod migrations;
 mod orders;
 mod readers;
@@ -27,10 +28,14 @@ pub use writer::WriterStats;
 
 use async_trait::async_trait;
 use clickbill_domain::model::{
-    BillId, Coupon, CouponId, NewCoupon, NewOrder, NewPartner, NewTenant, Order, Partner,
-    PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
+    BillId, Coupon, CouponId, Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner,
+    NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
+    TenantId,
 };
-use clickbill_domain::{CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
+use clickbill_domain::{
+    CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    Store, StoreError, StoredResponse, TimeWindow,
+};
 use readers::Readers;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
@@ -267,6 +272,21 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn coupons(&self, tenant: TenantId) -> Result<Vec<Coupon>, StoreError> {
+        self.read(move |c| catalogue::coupons(c, tenant)).await
+    }
+
+    async fn set_coupon_disabled(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        let code = code.to_owned();
+        self.write(move |c| catalogue::set_coupon_disabled(c, tenant, &code, disabled))
+            .await
+    }
+
     async fn add_partner(
         &self,
         tenant: TenantId,
@@ -314,6 +334,42 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn partners(&self, tenant: TenantId) -> Result<Vec<Partner>, StoreError> {
+        self.read(move |c| catalogue::partners(c, tenant)).await
+    }
+
+    async fn partner_stats(
+        &self,
+        tenant: TenantId,
+        partner: PartnerId,
+        window: TimeWindow,
+    ) -> Result<PartnerStats, StoreError> {
+        self.read(move |c| orders::partner_stats(c, tenant, partner, window))
+            .await
+    }
+
+    async fn add_manager(
+        &self,
+        tenant: TenantId,
+        manager: NewManager,
+    ) -> Result<Manager, StoreError> {
+        self.write(move |c| catalogue::add_manager(c, tenant, manager))
+            .await
+    }
+
+    async fn managers(&self, tenant: TenantId) -> Result<Vec<Manager>, StoreError> {
+        self.read(move |c| catalogue::managers(c, tenant)).await
+    }
+
+    async fn manager_by_id(
+        &self,
+        tenant: TenantId,
+        id: ManagerId,
+    ) -> Result<Option<Manager>, StoreError> {
+        self.read(move |c| catalogue::manager_by_id(c, tenant, id))
+            .await
+    }
+
     async fn create_order(
         &self,
         tenant: &Tenant,
@@ -343,6 +399,73 @@ impl Store for SqliteStore {
     async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
         self.write(move |c| orders::delete(c, tenant, bill_id))
             .await
+    }
+
+    async fn orders_in_window(
+        &self,
+        tenant: TenantId,
+        time: OrderTime,
+        window: TimeWindow,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(move |c| orders::in_window(c, tenant, time, window))
+            .await
+    }
+
+    async fn orders_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        status: Option<PayStatus>,
+    ) -> Result<Vec<Order>, StoreError> {
+        let email = email.to_owned();
+        self.read(move |c| orders::by_email(c, tenant, &email, status))
+            .await
+    }
+
+    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        self.read(move |c| orders::due_auto_cancels(c, now, limit))
+            .await
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let (key, fingerprint) = (key.to_owned(), fingerprint.to_owned());
+        self.write(move |c| idempotency::claim(c, tenant, &key, &fingerprint, now, lease_seconds))
+            .await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        response: StoredResponse,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (key, fingerprint) = (key.to_owned(), fingerprint.to_owned());
+        self.write(move |c| idempotency::complete(c, tenant, &key, &fingerprint, response, now))
+            .await
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        let (key, fingerprint) = (key.to_owned(), fingerprint.to_owned());
+        self.write(move |c| idempotency::release(c, tenant, &key, &fingerprint))
+            .await
+    }
+
+    async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
+        self.write(move |c| idempotency::purge(c, now)).await
     }
 }
 
@@ -384,6 +507,38 @@ mod tests {
         assert!(
             product.contains("USING INDEX products_live_code"),
             "{product}"
+        );
+        let expectations = [
+            (
+                orders::SELECT_CREATED_IN_WINDOW,
+                "USING INDEX orders_created",
+            ),
+            (orders::SELECT_PAID_IN_WINDOW, "USING INDEX orders_paid"),
+            (orders::SELECT_BY_EMAIL, "USING INDEX orders_email"),
+            (
+                orders::SELECT_DUE_AUTO_CANCELS,
+                "USING COVERING INDEX orders_auto_cancel",
+            ),
+            (
+                orders::SELECT_PARTNER_STATS,
+                "SEARCH f USING PRIMARY KEY (tenant_id=? AND partner_id=?) / \
+                 SEARCH o USING PRIMARY KEY (tenant_id=? AND bill_id=?)",
+            ),
+            (
+                orders::SELECT_PARTNER_STATS,
+                "USING COVERING INDEX partners_parent",
+            ),
+            (idempotency::PURGE, "USING INDEX idempotency_keys_age"),
+        ];
+        for (sql, expected) in expectations {
+            let plan = plan(&conn, sql);
+            assert!(plan.contains(expected), "{expected}: {plan}");
+            assert!(!plan.contains("SCAN"), "{plan}");
+        }
+        let due = plan(&conn, orders::SELECT_DUE_AUTO_CANCELS);
+        assert!(
+            !due.contains("TEMP B-TREE"),
+            "due timers come sorted: {due}"
         );
         let tenant = plan(&conn, "SELECT id FROM tenants WHERE login = 'DEMO'");
         assert!(tenant.contains("USING"), "{tenant}");

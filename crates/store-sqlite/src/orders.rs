@@ -1,17 +1,24 @@
-//! Orders, their product index and their events.
+//! Orders, their product and partner-fee indexes, their events and the listings over them.
 
-use crate::codec::{corrupt, decode_items, decode_payments, encode_items, encode_payments};
+use crate::codec::{
+    corrupt, decode_extras, decode_items, decode_payments, encode_extras, encode_items,
+    encode_payments,
+};
 use crate::db_error;
 use crate::tenants::{stored_first_bill_id, take_number};
 use clickbill_domain::model::{
-    BillId, Customer, Delivery, DeliveryStatus, NewOrder, Order, PayStatus, ProductId, TenantId,
-    Utm,
+    BillId, Customer, Delivery, DeliveryStatus, NewOrder, Order, PartnerId, PayStatus, ProductId,
+    TenantId, Utm,
 };
 use clickbill_domain::order::{is_duplicate, OrderEventKind, DUPLICATE_WINDOW_SECONDS};
-use clickbill_domain::{CreatedOrder, OrderChange, OrderUpdate, StoreError};
+use clickbill_domain::{
+    CreatedOrder, DueTimer, OrderChange, OrderTime, OrderUpdate, PartnerStats, StoreError,
+    TimeWindow,
+};
 use clickbill_protocol::value::Money;
 use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, Row};
+use std::collections::BTreeMap;
 
 /// Every stored field of an order after `tenant_id` and `bill_id`, in the order of the
 /// parameters `?3`… of [`with_order_params`] and of the columns `1`… of [`order_from_row`].
@@ -22,11 +29,11 @@ macro_rules! order_fields {
          utm_medium, utm_source, utm_campaign, utm_content, utm_term, \
          aff_utm_medium, aff_utm_source, aff_utm_campaign, aff_utm_content, aff_utm_term, \
          pay_status, paid_at, payway, delivery_status, delivery_date, rpo, auto_cancel_at, \
-         ext_ref_no, product_prepayment_minsum, items, payments"
+         ext_ref_no, product_prepayment_minsum, items, payments, extras"
     };
 }
 
-const FIELD_COUNT: usize = 38;
+const FIELD_COUNT: usize = 39;
 
 pub(crate) const SELECT_ORDER: &str = concat!(
     "SELECT bill_id, ",
@@ -39,7 +46,7 @@ const INSERT_ORDER: &str = concat!(
     order_fields!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38, ?39, ?40)"
+     ?37, ?38, ?39, ?40, ?41)"
 );
 
 /// `inserted_at` (`?3`) is left out: it records the insertion and never changes.
@@ -51,7 +58,7 @@ const UPDATE_ORDER: &str = "UPDATE orders SET created = ?4, email = ?5, first_na
      aff_utm_campaign = ?27, aff_utm_content = ?28, aff_utm_term = ?29, pay_status = ?30, \
      paid_at = ?31, payway = ?32, delivery_status = ?33, delivery_date = ?34, rpo = ?35, \
      auto_cancel_at = ?36, ext_ref_no = ?37, product_prepayment_minsum = ?38, items = ?39, \
-     payments = ?40 WHERE tenant_id = ?1 AND bill_id = ?2";
+     payments = ?40, extras = ?41 WHERE tenant_id = ?1 AND bill_id = ?2";
 
 /// The waiting orders of one e-mail inserted after a moment, newest number first; the
 /// duplicate rule picks from these.
@@ -62,7 +69,7 @@ pub(crate) const SELECT_CANDIDATES: &str = concat!(
      AND pay_status = 'waiting' ORDER BY bill_id DESC"
 );
 
-/// Calls `f` with the 40 parameters of [`INSERT_ORDER`] and [`UPDATE_ORDER`], borrowed from
+/// Calls `f` with the 41 parameters of [`INSERT_ORDER`] and [`UPDATE_ORDER`], borrowed from
 /// `order` rather than copied.
 fn with_order_params<R>(
     tenant: TenantId,
@@ -73,6 +80,7 @@ fn with_order_params<R>(
     let c = &order.customer;
     let items = encode_items(&order.items);
     let payments = encode_payments(&order.payments);
+    let extras = encode_extras(&order.extras);
     let prepayment_minsum = order.product_prepayment_minsum.map(Money::minor);
     let values: [&dyn ToSql; 2 + FIELD_COUNT] = [
         &tenant.0,
@@ -115,6 +123,7 @@ fn with_order_params<R>(
         &prepayment_minsum,
         &items,
         &payments,
+        &extras,
     ];
     f(&values)
 }
@@ -179,6 +188,7 @@ fn order_from_row(row: &Row<'_>) -> Result<Order, StoreError> {
     let prepayment_minsum: Option<i64> = get!();
     let items: String = get!();
     let payments: String = get!();
+    let extras: String = get!();
     debug_assert_eq!(col(), 1 + FIELD_COUNT);
     Ok(Order {
         bill_id,
@@ -201,6 +211,7 @@ fn order_from_row(row: &Row<'_>) -> Result<Order, StoreError> {
         ext_ref_no,
         product_prepayment_minsum: prepayment_minsum.map(Money::from_minor),
         items: decode_items(&items)?,
+        extras: decode_extras(&extras)?,
     })
 }
 
@@ -260,14 +271,17 @@ pub(crate) fn create(
     let floor = first_bill_id.max(stored).max(1);
     let number = take_number(conn, tenant, "bill", floor)?;
     let bill_id = BillId::new(number).ok_or_else(|| corrupt("bill counter"))?;
-    let order = Order::from_new(bill_id, new, now);
+    let (order, events) = Order::from_new(bill_id, new, now);
     with_order_params(tenant, bill_id, &order, |values| {
         conn.prepare_cached(INSERT_ORDER)
             .and_then(|mut s| s.execute(values))
     })
     .map_err(db_error)?;
     index_products(conn, tenant, bill_id, &order)?;
-    record_event(conn, tenant, bill_id, OrderEventKind::NewOrder, now)?;
+    index_partner_fees(conn, tenant, bill_id, &order)?;
+    for kind in events {
+        record_event(conn, tenant, bill_id, kind, now)?;
+    }
     Ok(CreatedOrder::Created(bill_id))
 }
 
@@ -284,6 +298,7 @@ pub(crate) fn update(
         return Ok(OrderUpdate::NotFound);
     };
     let products_before = product_ids(&order);
+    let fees_before = partner_fees(&order);
     let events = match change(&mut order) {
         Ok(events) => events,
         Err(refusal) => return Ok(OrderUpdate::Refused(refusal)),
@@ -296,6 +311,10 @@ pub(crate) fn update(
     if product_ids(&order) != products_before {
         unindex_products(conn, tenant, bill_id)?;
         index_products(conn, tenant, bill_id, &order)?;
+    }
+    if partner_fees(&order) != fees_before {
+        unindex_partner_fees(conn, tenant, bill_id)?;
+        index_partner_fees(conn, tenant, bill_id, &order)?;
     }
     for kind in &events {
         record_event(conn, tenant, bill_id, *kind, now)?;
@@ -359,6 +378,47 @@ fn unindex_products(
     Ok(())
 }
 
+/// Each partner's fee on the order: the sum of its entries over all items. A partner whose
+/// entries are all 0.00 is still listed, since the order counts among its bills.
+fn partner_fees(order: &Order) -> BTreeMap<PartnerId, Money> {
+    let mut fees = BTreeMap::new();
+    for entry in order.items.iter().flat_map(|item| &item.partners) {
+        let fee = fees.entry(entry.partner_id).or_insert(Money::ZERO);
+        *fee = *fee + entry.fee;
+    }
+    fees
+}
+
+fn index_partner_fees(
+    conn: &Connection,
+    tenant: TenantId,
+    bill_id: BillId,
+    order: &Order,
+) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO order_partner_fees (tenant_id, partner_id, bill_id, fee) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(db_error)?;
+    for (partner, fee) in partner_fees(order) {
+        stmt.execute(params![tenant.0, partner.0, bill_id.get(), fee.minor()])
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn unindex_partner_fees(
+    conn: &Connection,
+    tenant: TenantId,
+    bill_id: BillId,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM order_partner_fees WHERE tenant_id = ?1 AND bill_id = ?2")
+        .and_then(|mut s| s.execute(params![tenant.0, bill_id.get()]))
+        .map_err(db_error)?;
+    Ok(())
+}
+
 fn record_event(
     conn: &Connection,
     tenant: TenantId,
@@ -378,4 +438,137 @@ fn record_event(
     .and_then(|mut s| s.execute(params![tenant.0, id, bill_id.get(), kind.as_str(), at]))
     .map_err(db_error)?;
     Ok(())
+}
+
+/// The bounds of `window` for `BETWEEN`, an open side taken as the farthest time.
+fn bounds(window: TimeWindow) -> (i64, i64) {
+    (
+        window.from.unwrap_or(i64::MIN),
+        window.to.unwrap_or(i64::MAX),
+    )
+}
+
+pub(crate) const SELECT_CREATED_IN_WINDOW: &str = concat!(
+    "SELECT bill_id, ",
+    order_fields!(),
+    " FROM orders WHERE tenant_id = ?1 AND created BETWEEN ?2 AND ?3 AND deleted = 0 \
+     ORDER BY bill_id"
+);
+
+pub(crate) const SELECT_PAID_IN_WINDOW: &str = concat!(
+    "SELECT bill_id, ",
+    order_fields!(),
+    " FROM orders WHERE tenant_id = ?1 AND paid_at BETWEEN ?2 AND ?3 AND deleted = 0 \
+     AND pay_status = 'paid' ORDER BY bill_id"
+);
+
+/// `?3` NULL selects every status. Left to itself the planner walks all of the tenant's orders
+/// in `bill_id` order to save a sort; one customer's orders are few, so seek them and sort.
+pub(crate) const SELECT_BY_EMAIL: &str = concat!(
+    "SELECT bill_id, ",
+    order_fields!(),
+    " FROM orders INDEXED BY orders_email WHERE tenant_id = ?1 AND email = ?2 AND deleted = 0 \
+     AND (?3 IS NULL OR pay_status = ?3) ORDER BY bill_id"
+);
+
+/// `auto_cancel_at <= ?1` implies the partial index's `auto_cancel_at IS NOT NULL`; the index
+/// holds the primary key after the time, so ties come out in (tenant, bill) order unsorted.
+pub(crate) const SELECT_DUE_AUTO_CANCELS: &str = "SELECT tenant_id, bill_id FROM orders \
+     WHERE auto_cancel_at <= ?1 AND deleted = 0 \
+     ORDER BY auto_cancel_at, tenant_id, bill_id LIMIT ?2";
+
+fn collect_orders(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Order>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+    let mut rows = stmt.query(params).map_err(db_error)?;
+    let mut orders = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        orders.push(order_from_row(row)?);
+    }
+    Ok(orders)
+}
+
+pub(crate) fn in_window(
+    conn: &Connection,
+    tenant: TenantId,
+    time: OrderTime,
+    window: TimeWindow,
+) -> Result<Vec<Order>, StoreError> {
+    let sql = match time {
+        OrderTime::Created => SELECT_CREATED_IN_WINDOW,
+        OrderTime::Paid => SELECT_PAID_IN_WINDOW,
+    };
+    let (from, to) = bounds(window);
+    collect_orders(conn, sql, params![tenant.0, from, to])
+}
+
+pub(crate) fn by_email(
+    conn: &Connection,
+    tenant: TenantId,
+    email: &str,
+    status: Option<PayStatus>,
+) -> Result<Vec<Order>, StoreError> {
+    collect_orders(
+        conn,
+        SELECT_BY_EMAIL,
+        params![tenant.0, email, status.map(PayStatus::as_str)],
+    )
+}
+
+pub(crate) fn due_auto_cancels(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<DueTimer>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached(SELECT_DUE_AUTO_CANCELS)
+        .map_err(db_error)?;
+    let mut rows = stmt.query(params![now, limit]).map_err(db_error)?;
+    let mut due = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        let tenant = TenantId(row.get(0).map_err(db_error)?);
+        let bill_id =
+            BillId::new(row.get(1).map_err(db_error)?).ok_or_else(|| corrupt("bill id"))?;
+        due.push(DueTimer { tenant, bill_id });
+    }
+    Ok(due)
+}
+
+/// Earnings come from the fee index joined with each order's current state, sub-partners from
+/// the partners' parent index; one statement, so both see one snapshot. `CROSS JOIN` keeps the
+/// partner's fee rows as the outer loop: the planner would otherwise walk every paid order of
+/// the window and probe the fees of each.
+pub(crate) const SELECT_PARTNER_STATS: &str = "SELECT coalesce(sum(f.fee), 0), count(*), \
+     (SELECT count(*) FROM partners \
+      WHERE tenant_id = ?1 AND parent_id = ?2 AND registered_at BETWEEN ?3 AND ?4) \
+     FROM order_partner_fees f CROSS JOIN orders o \
+     ON o.tenant_id = f.tenant_id AND o.bill_id = f.bill_id \
+     WHERE f.tenant_id = ?1 AND f.partner_id = ?2 AND o.deleted = 0 AND o.pay_status = 'paid' \
+     AND o.paid_at BETWEEN ?3 AND ?4";
+
+pub(crate) fn partner_stats(
+    conn: &Connection,
+    tenant: TenantId,
+    partner: PartnerId,
+    window: TimeWindow,
+) -> Result<PartnerStats, StoreError> {
+    let (from, to) = bounds(window);
+    let (earned, bills, sub_partners): (i64, i64, i64) = conn
+        .prepare_cached(SELECT_PARTNER_STATS)
+        .and_then(|mut s| {
+            s.query_row(params![tenant.0, partner.0, from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })
+        .map_err(db_error)?;
+    let count = |n: i64| u64::try_from(n).map_err(|_| corrupt("partner statistics"));
+    Ok(PartnerStats {
+        earned: Money::from_minor(earned),
+        bills: count(bills)?,
+        sub_partners: count(sub_partners)?,
+    })
 }

@@ -2,10 +2,13 @@
 //! promises: group commit, savepoint isolation inside a batch, durability across reopening,
 //! readers that do not wait for the writer.
 
-use clickbill_domain::model::{NewOrder, Order, ProductSpec, Tenant, TenantId};
+use clickbill_domain::model::{InitialStatus, NewOrder, Order, ProductSpec, Tenant, TenantId};
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::store_suite::{join_all, new_order, new_tenant, NOW};
-use clickbill_domain::{CreatedOrder, OrderUpdate, Store, StoreError};
+use clickbill_domain::{
+    CreatedOrder, IdempotencyClaim, OrderUpdate, Store, StoreError, StoredResponse,
+    IDEMPOTENCY_KEY_LIFETIME,
+};
 use clickbill_protocol::value::Money;
 use clickbill_store_sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
 use std::sync::{mpsc, Arc};
@@ -556,4 +559,110 @@ async fn an_unknown_tenant_cannot_take_orders() {
         .create_order(&ghost, new_order("g@example.com", Vec::new()), NOW)
         .await;
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+}
+
+async fn events_of(store: &SqliteStore, tenant: TenantId) -> Vec<(i64, String, i64)> {
+    store
+        .read(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT bill_id, kind, at FROM order_events WHERE tenant_id = ?1 ORDER BY id",
+                )
+                .unwrap();
+            let rows = stmt
+                .query_map([tenant.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap();
+            Ok(rows.map(Result::unwrap).collect())
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_created_paid_records_both_events() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "initial-events").await;
+    let mut ids = Vec::new();
+    for (n, initial) in [
+        InitialStatus::Paid {
+            at: NOW - 60,
+            payway: "card".into(),
+        },
+        InitialStatus::Cancel,
+        InitialStatus::Moneyback { at: NOW - 30 },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut order = sample_order(&format!("i{n}@example.com"));
+        order.initial = initial;
+        let CreatedOrder::Created(id) = store.create_order(&t, order, NOW).await.unwrap() else {
+            panic!("created");
+        };
+        ids.push(id.get());
+    }
+    // Events are dated the server time of creation, whatever time the payment names.
+    let expected = [
+        (ids[0], "new_order", NOW),
+        (ids[0], "paid", NOW),
+        (ids[1], "new_order", NOW),
+        (ids[2], "new_order", NOW),
+    ];
+    let events = events_of(store, t.id).await;
+    let got: Vec<(i64, &str, i64)> = events.iter().map(|e| (e.0, e.1.as_str(), e.2)).collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purging_removes_old_keys_and_abandoned_claims_only() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "purge").await;
+    let response = || StoredResponse {
+        status: 200,
+        body: b"ok".to_vec(),
+    };
+    let claim = |key: &'static str, at: i64| store.claim_idempotency_key(t.id, key, "F", at, 30);
+    for (key, at) in [("old", NOW), ("young", NOW + 1)] {
+        assert_eq!(claim(key, at).await.unwrap(), IdempotencyClaim::Claimed);
+        store
+            .complete_idempotency_key(t.id, key, "F", response(), at)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        claim("abandoned", NOW).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        claim("running", NOW + 1).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+
+    assert_eq!(
+        store
+            .purge_idempotency_keys(NOW + IDEMPOTENCY_KEY_LIFETIME - 1)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_idempotency_keys(NOW + IDEMPOTENCY_KEY_LIFETIME)
+            .await
+            .unwrap(),
+        2
+    );
+    let left: Vec<String> = store
+        .read(|c| {
+            let mut stmt = c
+                .prepare("SELECT key FROM idempotency_keys ORDER BY key")
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            Ok(rows.map(Result::unwrap).collect())
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, ["running", "young"]);
 }

@@ -7,10 +7,14 @@
 //! the key order of the wire. Serialise them with [`crate::json`] to get the PHP encoding.
 
 mod goods;
+mod listings;
 mod orders;
+mod v2;
 
 pub use goods::GoodObject;
+pub use listings::{Bill, BillGood, Bills, PartnerStatsObject};
 pub use orders::{payment_link, BillIdResult, ItemObject, OrderObject, PartnerObject, UtmObject};
+pub use v2::{CouponListEntry, CreateOrderStatus, GoodListEntry, ManagerListEntry};
 
 /// A boolean in a result: `"1"` or `"0"` (§7.3).
 pub fn bool_text(value: bool) -> String {

@@ -5,7 +5,9 @@
 //! and answers with the method's failure code (SPEC §2.3: never a 5xx).
 
 mod goods;
+mod listings;
 mod orders;
+mod v2;
 
 use crate::api::AppState;
 use clickbill_domain::model::Tenant;
@@ -55,10 +57,18 @@ impl From<StoreError> for Failure {
 
 pub type Outcome = Result<Envelope, Failure>;
 
+/// The answer of a method.
+pub struct Answer {
+    pub envelope: Envelope,
+    /// The method failed unexpectedly (storage down, a bug, a method not built yet), so the
+    /// envelope says nothing about what the request would give once the fault is gone.
+    pub unexpected: bool,
+}
+
 /// Runs `method` and turns every outcome into an envelope. A panicking handler is answered like
 /// any other unexpected failure, so that a bug costs one request its answer code, never its
 /// connection.
-pub async fn dispatch(method: Method, call: Call<'_>) -> Envelope {
+pub async fn dispatch(method: Method, call: Call<'_>) -> Answer {
     let version = method.version_for(call.params.map());
     let outcome = AssertUnwindSafe(run(method, version, &call))
         .catch_unwind()
@@ -73,7 +83,8 @@ pub async fn dispatch(method: Method, call: Call<'_>) -> Envelope {
                 "handler panicked: {message}"
             )))
         });
-    match outcome {
+    let unexpected = !matches!(outcome, Ok(_) | Err(Failure::Api(_)));
+    let envelope = match outcome {
         Ok(envelope) => envelope,
         Err(Failure::Api(error)) => Envelope::from(error),
         Err(Failure::Internal(error)) => {
@@ -96,6 +107,10 @@ pub async fn dispatch(method: Method, call: Call<'_>) -> Envelope {
             );
             Envelope::from(ApiError::InternalError)
         }
+    };
+    Answer {
+        envelope,
+        unexpected,
     }
 }
 
@@ -107,37 +122,37 @@ async fn run(method: Method, version: ApiVersion, call: &Call<'_>) -> Outcome {
         (Method::DeleteGood, _) => goods::delete_good(call).await,
         (Method::GetAllGoods, _) => goods::get_all_goods(call).await,
         (Method::CreateOrder, ApiVersion::V1) => orders::create_order(call).await,
+        (Method::CreateOrder, ApiVersion::V2) => v2::create_order(call).await,
+        (Method::GetGoods, _) => v2::get_goods(call).await,
+        (Method::GetCoupons, _) => v2::get_coupons(call).await,
+        (Method::GetPersonalManagers, _) => v2::get_personal_managers(call).await,
         (Method::GetOrderDetails, _) => orders::get_order_details(call).await,
         (Method::GetOrderInfo, _) => orders::get_order_info(call).await,
         (Method::UpdateOrderStatus, _) => orders::update_order_status(call).await,
         (Method::DeleteOrder, _) => orders::delete_order(call).await,
+        (Method::GetOrders, _) => listings::get_orders(call).await,
+        (Method::GetOrdersWithGoods, _) => listings::get_orders_with_goods(call).await,
+        (Method::GetBills, _) => listings::get_bills(call).await,
+        (Method::GetPartnerStats, _) => listings::get_partner_stats(call).await,
         // Methods of later milestones. They are routed and pass the common checks like every
         // other method; replace an arm here with its handler when it lands.
-        (Method::CreateOrder, ApiVersion::V2)
-        | (Method::AddLeadToGroup, _)
+        (Method::AddLeadToGroup, _)
         | (Method::UpdateSubscriberData, _)
         | (Method::DeleteSubscribe, _)
         | (Method::GetLeadGroups, _)
         | (Method::GetLeadGroupStatuses, _)
         | (Method::GetAllGroups, _)
         | (Method::GetCountSubscribe, _)
-        | (Method::GetOrders, _)
-        | (Method::GetOrdersWithGoods, _)
-        | (Method::GetBills, _)
-        | (Method::GetPartnerStats, _)
         | (Method::AddUpdateLead, _)
         | (Method::AddTagToLead, _)
         | (Method::RemoveTagFromLead, _)
         | (Method::RemoveLeadFromList, _)
-        | (Method::GetAllLists, _)
-        | (Method::GetGoods, _)
-        | (Method::GetCoupons, _)
-        | (Method::GetPersonalManagers, _) => Err(Failure::NotImplemented),
+        | (Method::GetAllLists, _) => Err(Failure::NotImplemented),
     }
 }
 
 /// The answer to an unexpected failure of `method` (SPEC §2.3, §13.1.2, §14.1–§14.2).
-fn failure_code(method: Method) -> ApiError {
+pub(crate) fn failure_code(method: Method) -> ApiError {
     match method {
         Method::CreateOrder => ApiError::ErrorCreatingOrder,
         Method::AddGood => ApiError::FailedToAddProduct,

@@ -3,28 +3,42 @@
 
 use super::{Call, Failure, Outcome};
 use crate::render::{order_object, OrderView};
-use clickbill_domain::checkout::{plan_order, GoodsLine, OrderError, OrderRejection, OrderRequest};
-use clickbill_domain::model::{BillId, Order, Utm};
+use clickbill_domain::checkout::{
+    bill_domain, parse_created, plan_order, AutoCancel, GoodsLine, OrderError, OrderRejection,
+    OrderRequest, PartnerRef,
+};
+use clickbill_domain::model::{BillId, Customer, InitialStatus, Order, OrderExtras, Utm};
 use clickbill_domain::order::{StatusChange, StatusRefusal};
 use clickbill_domain::{CreatedOrder, OrderChange, OrderUpdate};
 use clickbill_protocol::envelope::Envelope;
 use clickbill_protocol::error::{ApiError, Success};
-use clickbill_protocol::value::{clean_text, Params};
+use clickbill_protocol::value::{clean_text, is_blank, Params};
 use php_form::{Map, Value};
 use std::net::IpAddr;
 
 /// CreateOrder with the API 1.0 parameters (§13.1).
 pub async fn create_order(call: &Call<'_>) -> Outcome {
-    let request = order_request(&call.params, call.client_ip);
-    let store = call.state.store.as_ref();
     let now = call.state.clock.now();
-    let order = match plan_order(store, call.tenant, &request, now).await {
+    let request = order_request(&call.params, call.client_ip, now);
+    let bill_id = place_order(call, request, now).await?;
+    Ok(Envelope::order_created(bill_id.get()))
+}
+
+/// Creates the order either API asks for (§13.1.2, §15.2): the new number, or the refusal
+/// (a duplicate is `601` with the existing number).
+pub(super) async fn place_order(
+    call: &Call<'_>,
+    request: OrderRequest,
+    now: i64,
+) -> Result<BillId, Failure> {
+    let store = call.state.store.as_ref();
+    let order = match plan_order(store, call.tenant, request, now).await {
         Ok(order) => order,
         Err(OrderError::Rejected(rejection)) => return Err(rejected(rejection).into()),
         Err(OrderError::Store(error)) => return Err(error.into()),
     };
     match store.create_order(call.tenant, order, now).await? {
-        CreatedOrder::Created(bill_id) => Ok(Envelope::order_created(bill_id.get())),
+        CreatedOrder::Created(bill_id) => Ok(bill_id),
         CreatedOrder::Duplicate(bill_id) => Err(ApiError::DuplicateOrder {
             bill_id: bill_id.get(),
         }
@@ -34,9 +48,9 @@ pub async fn create_order(call: &Call<'_>) -> Outcome {
 
 /// The order request of §13.1.1 as received: text cleaned to UTF-8 (§7.2), single values that
 /// arrived as arrays read as `""` (§7.1).
-fn order_request(params: &Params<'_>, client_ip: IpAddr) -> OrderRequest {
+fn order_request(params: &Params<'_>, client_ip: IpAddr, now: i64) -> OrderRequest {
     let text = |name: &str| params.text(name).into_owned();
-    let goods = params
+    let lines = params
         .raw("goods")
         .and_then(Value::as_array)
         .map(|entries| {
@@ -56,7 +70,8 @@ fn order_request(params: &Params<'_>, client_ip: IpAddr) -> OrderRequest {
                     },
                 })
                 .collect()
-        });
+        })
+        .unwrap_or_default();
     let no_utm = Map::new();
     let utm = Params::new(
         params
@@ -74,37 +89,69 @@ fn order_request(params: &Params<'_>, client_ip: IpAddr) -> OrderRequest {
             term: value("term"),
         }
     };
+    let utm = utm_values("utm");
+    let middle_name = if params.is_blank("bill_middle_name") {
+        text("bill_otchestvo")
+    } else {
+        text("bill_middle_name")
+    };
     OrderRequest {
-        email: text("bill_email"),
-        goods,
-        first_name: text("bill_first_name"),
-        surname: text("bill_surname"),
-        middle_name: text("bill_middle_name"),
-        otchestvo: text("bill_otchestvo"),
-        phone: text("bill_phone"),
-        country: text("bill_country"),
-        region: text("bill_region"),
-        city: text("bill_city"),
-        address: text("bill_address"),
-        postal_code: text("bill_postal_code"),
-        kupon: text("bill_kupon"),
+        customer: Customer {
+            first_name: text("bill_first_name"),
+            last_name: text("bill_surname"),
+            middle_name,
+            email: text("bill_email"),
+            phone: text("bill_phone"),
+            country: text("bill_country"),
+            region: text("bill_region"),
+            city: text("bill_city"),
+            address: text("bill_address"),
+            postalcode: text("bill_postal_code"),
+        },
+        lines,
+        coupon: text("bill_kupon"),
         tag: text("bill_tag"),
         comment: text("bill_comment"),
-        timer_kill: text("bill_timer_kill"),
-        created: text("bill_created"),
-        domain: text("bill_domain"),
-        utm: utm_values("utm"),
-        aff_utm: utm_values("aff"),
-        aff: text("bill_aff"),
-        aff_name: text("bill_aff_name"),
-        paff: params
-            .list("bill_paff")
-            .into_iter()
-            .map(clean_text)
-            .collect(),
-        paff_name: text("bill_paff_name"),
+        domain: bill_domain(&text("bill_domain")),
         client_ip: client_ip.to_string(),
+        partners: partners(params, &utm),
+        utm,
+        aff_utm: utm_values("aff"),
+        created: parse_created(&text("bill_created"), now),
+        auto_cancel: AutoCancel::parse_timer_kill(&text("bill_timer_kill")),
+        initial: Ok(InitialStatus::Waiting),
+        extras: OrderExtras::default(),
     }
+}
+
+/// The partners of §13.1.3 by level. Level 1: `bill_aff`, else `bill_aff_name`, else the
+/// `utm_source` of an `affiliate` visit; levels 2, 3, …: the `bill_paff` ids, else
+/// `bill_paff_name` for level 2.
+fn partners(params: &Params<'_>, utm: &Utm) -> Vec<PartnerRef> {
+    let first = if !params.is_blank("bill_aff") {
+        PartnerRef::by_id_text(&params.text("bill_aff"))
+    } else if !params.is_blank("bill_aff_name") {
+        PartnerRef::Login(params.text("bill_aff_name").into_owned())
+    } else if utm.medium == "affiliate" && !is_blank(utm.source.as_bytes()) {
+        PartnerRef::Login(utm.source.clone())
+    } else {
+        PartnerRef::Nobody
+    };
+    let mut levels = vec![first];
+    let paff: Vec<PartnerRef> = params
+        .list("bill_paff")
+        .into_iter()
+        .filter(|id| !is_blank(id))
+        .map(|id| PartnerRef::by_id_text(&clean_text(id)))
+        .collect();
+    if !paff.is_empty() {
+        levels.extend(paff);
+    } else if !params.is_blank("bill_paff_name") {
+        levels.push(PartnerRef::Login(
+            params.text("bill_paff_name").into_owned(),
+        ));
+    }
+    levels
 }
 
 fn rejected(rejection: OrderRejection) -> ApiError {
@@ -287,17 +334,23 @@ pub async fn delete_order(call: &Call<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clickbill_domain::model::PartnerId;
+
+    fn request(body: &[u8]) -> OrderRequest {
+        let map = php_form::parse(body);
+        order_request(&Params::new(&map), "203.0.113.7".parse().unwrap(), 99)
+    }
 
     #[test]
     fn order_request_of_13_1_5() {
-        let map = php_form::parse(b"bill_address=Lenina+1%2C+kv.+2&bill_city=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&bill_comment=Comment+%7E%21%2A%28%29%27&bill_email=client%40example.com&bill_first_name=%D0%98%D0%B2%D0%B0%D0%BD&bill_surname=Petrov&bill_phone=%2B77777777777&bill_tag=Tag&bill_timer_kill=1&utm%5Butm_source%5D=source&utm%5Butm_medium%5D=medium&utm%5Butm_campaign%5D=campaign&utm%5Butm_term%5D=term&goods%5B0%5D%5Bgood_name%5D=code1&goods%5B0%5D%5Bgood_sum%5D=1000&goods%5B1%5D%5Bgood_name%5D=code2&goods%5B1%5D%5Bgood_sum%5D=1999.5&bill_created=1700000000");
-        let request = order_request(&Params::new(&map), "203.0.113.7".parse().unwrap());
-        assert_eq!(request.email, "client@example.com");
-        assert_eq!(request.city, "Москва");
+        let request = request(b"bill_address=Lenina+1%2C+kv.+2&bill_city=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&bill_comment=Comment+%7E%21%2A%28%29%27&bill_email=client%40example.com&bill_first_name=%D0%98%D0%B2%D0%B0%D0%BD&bill_surname=Petrov&bill_phone=%2B77777777777&bill_tag=Tag&bill_timer_kill=1&utm%5Butm_source%5D=source&utm%5Butm_medium%5D=medium&utm%5Butm_campaign%5D=campaign&utm%5Butm_term%5D=term&goods%5B0%5D%5Bgood_name%5D=code1&goods%5B0%5D%5Bgood_sum%5D=1000&goods%5B1%5D%5Bgood_name%5D=code2&goods%5B1%5D%5Bgood_sum%5D=1999.5&bill_created=1700000000");
+        assert_eq!(request.customer.email, "client@example.com");
+        assert_eq!(request.customer.last_name, "Petrov");
+        assert_eq!(request.customer.city, "Москва");
         assert_eq!(request.comment, "Comment ~!*()'");
         assert_eq!(
-            request.goods,
-            Some(vec![
+            request.lines,
+            vec![
                 GoodsLine {
                     name: "code1".into(),
                     sum: "1000".into()
@@ -306,38 +359,67 @@ mod tests {
                     name: "code2".into(),
                     sum: "1999.5".into()
                 },
-            ])
+            ]
         );
         assert_eq!(request.utm.medium, "medium");
         assert_eq!(request.utm.content, "");
         assert_eq!(request.aff_utm, Utm::default());
         assert_eq!(request.client_ip, "203.0.113.7");
+        assert_eq!(request.created, Ok(1_700_000_000));
+        assert_eq!(request.auto_cancel, Ok(AutoCancel::ProductSetting));
+        assert_eq!(request.initial, Ok(InitialStatus::Waiting));
+        assert_eq!(request.partners, [PartnerRef::Nobody]);
     }
 
     #[test]
     fn order_request_shapes() {
-        let map = php_form::parse(
-            b"goods[]=code1&goods[1][good_name][]=x&bill_email[]=a&bill_paff=5&utm=plain&bill_comment=%FF",
+        let request = request(
+            b"goods[]=code1&goods[1][good_name][]=x&bill_email[]=a&bill_paff=5&utm=plain&bill_comment=%FF&bill_created=x&bill_otchestvo=O",
         );
-        let request = order_request(&Params::new(&map), "127.0.0.1".parse().unwrap());
         assert_eq!(
-            request.goods,
-            Some(vec![
+            request.lines,
+            vec![
                 GoodsLine {
                     name: "code1".into(),
                     sum: String::new()
                 },
                 GoodsLine::default(),
-            ])
+            ]
         );
-        assert_eq!(request.email, "");
-        assert_eq!(request.paff, ["5"]);
+        assert_eq!(request.customer.email, "");
+        assert_eq!(request.customer.middle_name, "O");
+        assert_eq!(
+            request.partners,
+            [PartnerRef::Nobody, PartnerRef::Id(PartnerId(5))]
+        );
         assert_eq!(request.utm, Utm::default());
         assert_eq!(request.comment, "\u{fffd}");
-        let map = php_form::parse(b"goods=code1");
+        assert!(request.created.is_err());
+        assert!(self::request(b"goods=code1").lines.is_empty());
+        assert_eq!(self::request(b"bill_created=0").created, Ok(99));
+    }
+
+    #[test]
+    fn partners_in_the_precedence_of_13_1_3() {
+        let partners = |body: &[u8]| request(body).partners;
+        let login = |l: &str| PartnerRef::Login(l.to_owned());
+        let id = |n: i64| PartnerRef::Id(PartnerId(n));
         assert_eq!(
-            order_request(&Params::new(&map), "127.0.0.1".parse().unwrap()).goods,
-            None
+            partners(b"bill_aff=17&bill_aff_name=boris&bill_paff_name=anna"),
+            [id(17), login("anna")]
+        );
+        assert_eq!(partners(b"bill_aff_name=anna"), [login("anna")]);
+        assert_eq!(
+            partners(b"utm[utm_medium]=affiliate&utm[utm_source]=anna"),
+            [login("anna")]
+        );
+        assert_eq!(
+            partners(b"utm[utm_medium]=Affiliate&utm[utm_source]=anna"),
+            [PartnerRef::Nobody]
+        );
+        assert_eq!(
+            partners(b"bill_aff=x&bill_paff[]=5&bill_paff[]=&bill_paff[]=6&bill_paff_name=anna"),
+            [PartnerRef::Nobody, id(5), id(6)]
         );
     }
 }

@@ -3,11 +3,14 @@
 
 use async_trait::async_trait;
 use clickbill_domain::model::{
-    BillId, Commission, Coupon, CouponId, Discount, GoodName, NewCoupon, NewOrder, NewPartner,
-    NewTenant, Order, Partner, PartnerId, Product, ProductPatch, ProductSpec, Tenant, TenantId,
-    TenantSettings,
+    BillId, Commission, Coupon, CouponId, Discount, GoodName, Manager, ManagerId, NewCoupon,
+    NewManager, NewOrder, NewPartner, NewTenant, Order, Partner, PartnerId, PayStatus, Product,
+    ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
 };
-use clickbill_domain::{Clock, CreatedOrder, OrderChange, OrderUpdate, Store, StoreError};
+use clickbill_domain::{
+    Clock, CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
+    PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
+};
 use clickbill_protocol::value::{Login, Money, Percent};
 use clickbill_server::{Application, ServerConfig, ShutdownHandle};
 use clickbill_store_sqlite::SqliteStore;
@@ -186,6 +189,115 @@ impl Store for FaultyStore {
         self.check()?;
         self.inner.delete_order(tenant, bill_id).await
     }
+    async fn coupons(&self, tenant: TenantId) -> Result<Vec<Coupon>, StoreError> {
+        self.check()?;
+        self.inner.coupons(tenant).await
+    }
+    async fn set_coupon_disabled(
+        &self,
+        tenant: TenantId,
+        code: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.set_coupon_disabled(tenant, code, disabled).await
+    }
+    async fn partners(&self, tenant: TenantId) -> Result<Vec<Partner>, StoreError> {
+        self.check()?;
+        self.inner.partners(tenant).await
+    }
+    async fn partner_stats(
+        &self,
+        tenant: TenantId,
+        partner: PartnerId,
+        window: TimeWindow,
+    ) -> Result<PartnerStats, StoreError> {
+        self.check()?;
+        self.inner.partner_stats(tenant, partner, window).await
+    }
+    async fn add_manager(
+        &self,
+        tenant: TenantId,
+        manager: NewManager,
+    ) -> Result<Manager, StoreError> {
+        self.check()?;
+        self.inner.add_manager(tenant, manager).await
+    }
+    async fn managers(&self, tenant: TenantId) -> Result<Vec<Manager>, StoreError> {
+        self.check()?;
+        self.inner.managers(tenant).await
+    }
+    async fn manager_by_id(
+        &self,
+        tenant: TenantId,
+        id: ManagerId,
+    ) -> Result<Option<Manager>, StoreError> {
+        self.check()?;
+        self.inner.manager_by_id(tenant, id).await
+    }
+    async fn orders_in_window(
+        &self,
+        tenant: TenantId,
+        time: OrderTime,
+        window: TimeWindow,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.check()?;
+        self.inner.orders_in_window(tenant, time, window).await
+    }
+    async fn orders_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        status: Option<PayStatus>,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.check()?;
+        self.inner.orders_by_email(tenant, email, status).await
+    }
+    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        self.check()?;
+        self.inner.due_auto_cancels(now, limit).await
+    }
+    async fn claim_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        self.check()?;
+        self.inner
+            .claim_idempotency_key(tenant, key, fingerprint, now, lease_seconds)
+            .await
+    }
+    async fn complete_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+        response: StoredResponse,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner
+            .complete_idempotency_key(tenant, key, fingerprint, response, now)
+            .await
+    }
+    async fn release_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner
+            .release_idempotency_key(tenant, key, fingerprint)
+            .await
+    }
+    async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.purge_idempotency_keys(now).await
+    }
 }
 
 pub struct TestApp {
@@ -224,17 +336,7 @@ pub async fn spawn_app() -> TestApp {
     add_tenant(&store.inner, "other", "othersecret", true).await;
     add_tenant(&store.inner, "off", "offsecret", false).await;
 
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
-    config.base_domains = vec!["justclick.ru".into()];
-    config.tenant_refresh_interval = Duration::from_millis(50);
-    // The tests connect from 127.0.0.1; trusting it lets them play a reverse proxy.
-    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    let app = Application::build(config, store.clone(), clock.clone())
-        .await
-        .expect("server builds");
-    let addr = app.local_addr();
-    let shutdown = app.shutdown_handle();
-    let server = tokio::spawn(app.run_until(std::future::pending()));
+    let (addr, shutdown, server) = start_server(&store, &clock).await;
     TestApp {
         addr,
         store,
@@ -248,6 +350,26 @@ pub async fn spawn_app() -> TestApp {
         server: Some(server),
         _dir: dir,
     }
+}
+
+/// Builds and runs a server over `store`; returns its address, its stop handle and its task.
+async fn start_server(
+    store: &Arc<FaultyStore>,
+    clock: &Arc<TestClock>,
+) -> (SocketAddr, ShutdownHandle, JoinHandle<anyhow::Result<()>>) {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.base_domains = vec!["justclick.ru".into()];
+    config.tenant_refresh_interval = Duration::from_millis(50);
+    config.auto_cancel_interval = Duration::from_millis(50);
+    // The tests connect from 127.0.0.1; trusting it lets them play a reverse proxy.
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let app = Application::build(config, store.clone(), clock.clone())
+        .await
+        .expect("server builds");
+    let addr = app.local_addr();
+    let shutdown = app.shutdown_handle();
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    (addr, shutdown, server)
 }
 
 pub async fn add_tenant(store: &SqliteStore, login: &str, secret: &str, enabled: bool) -> Tenant {
@@ -380,6 +502,16 @@ async fn load_fixture(store: &SqliteStore) -> Tenant {
         )
         .await
         .expect("coupon");
+    store
+        .add_manager(
+            demo.id,
+            NewManager {
+                id: Some(ManagerId(71257)),
+                name: "Greg".into(),
+            },
+        )
+        .await
+        .expect("manager");
     demo
 }
 
@@ -437,6 +569,31 @@ impl TestApp {
             .expect("the server closes the connection")
             .expect("read");
         RawAnswer::parse(&bytes)
+    }
+
+    /// Stops the server and starts a new one on the same database and clock, as a restart of
+    /// the process would; the new server listens on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (addr, shutdown, server) = start_server(&self.store, &self.clock).await;
+        self.addr = addr;
+        self.shutdown = shutdown;
+        self.server = Some(server);
+    }
+
+    /// POSTs `body` signed for `demo` with an `Idempotency-Key` header.
+    pub async fn post_signed_with_key(&self, method: &str, body: &str, key: &str) -> Answer {
+        let response = self
+            .client
+            .post(self.url(&format!("/api/{method}")))
+            .header("Host", "demo.justclick.ru")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Idempotency-Key", key)
+            .body(signed(body, "demo", "secret"))
+            .send()
+            .await
+            .expect("request");
+        Answer::read(response).await
     }
 
     /// Stops the server gracefully and waits for it.
@@ -537,4 +694,47 @@ impl RawAnswer {
     pub fn body_text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap()
     }
+}
+
+/// §11.3 items 2 and 3: order 12344 (coupon 50 %, partners anna and boris) created with the
+/// recorded request and paid; leaves the clock at [`EXAMPLES_TIME`].
+pub async fn history_of_11_3(app: &TestApp) {
+    app.clock.set(1_699_990_000);
+    app.post(
+        "CreateOrder",
+        "bill_email=client%40example.com&bill_first_name=Maria&bill_surname=Ivanova&bill_kupon=coupon50proc&bill_aff_name=anna&bill_domain=https%3A%2F%2Fshop.example%2F&goods%5B0%5D%5Bgood_name%5D=code1&bill_created=1572678000&hash=b50e4904e8e455129cf9c5b753c9179b",
+    )
+    .await
+    .assert_body(r#"{"error_code":0,"error_text":"Order created","result":{"bill_id":"12344"},"hash":"d72287948e429b9fe09196a0bdab2490"}"#);
+    app.post(
+        "UpdateOrderStatus",
+        "bill_id=12344&status=paid&date=1572681600&hash=12ec5dffdab51d003ea92fc70783876b",
+    )
+    .await
+    .assert_body(&envelope(0, "OK", "secret"));
+    app.clock.set(EXAMPLES_TIME);
+}
+
+/// `(level, partner login, fee)` of one partner entry of an order object's item.
+pub type PartnerEntry = (String, String, String);
+
+/// The partner entries of one item of an order object.
+pub fn partners(item: &serde_json::Value) -> Vec<PartnerEntry> {
+    item["partners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let text = |key: &str| p[key].as_str().unwrap().to_owned();
+            (
+                text("partner_lvl"),
+                text("partner_name"),
+                text("partner_fee"),
+            )
+        })
+        .collect()
+}
+
+pub fn entry(level: &str, login: &str, fee: &str) -> PartnerEntry {
+    (level.to_owned(), login.to_owned(), fee.to_owned())
 }

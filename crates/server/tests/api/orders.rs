@@ -380,27 +380,17 @@ async fn methods_of_later_milestones_pass_the_checks_then_answer_3() {
         "GetLeadGroupStatuses",
         "GetAllGroups",
         "GetCountSubscribe",
-        "GetOrders",
-        "getOrdersWithGoods",
-        "GetBills",
-        "GetPartnerStats",
         "addupdatelead",
         "addtagtolead",
         "removetagfromlead",
         "removeleadfromlist",
         "getalllists",
-        "getgoods",
-        "getcoupons",
-        "getpersonalmanagers",
     ] {
         app.post_signed(method, "x=1").await.assert_body(&internal);
         app.post(method, "x=1")
             .await
             .assert_body(&envelope(1, "Not transferred hash", "secret"));
     }
-    app.post("createorder", "rpsKey=secret&product_names=code1")
-        .await
-        .assert_body(&internal);
 }
 
 #[tokio::test]

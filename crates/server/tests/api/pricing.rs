@@ -1,6 +1,6 @@
 //! How coupons and partners shape an order (SPEC §9.3, §9.4, §13.1.3), one rule at a time.
 
-use crate::helpers::{spawn_app, TestApp, EXAMPLES_TIME};
+use crate::helpers::{entry, partners, spawn_app, PartnerEntry, TestApp, EXAMPLES_TIME};
 use clickbill_domain::model::{Discount, NewCoupon};
 use clickbill_domain::Store;
 use clickbill_protocol::value::Percent;
@@ -25,29 +25,6 @@ async fn first_item(app: &TestApp, buyer: &str, goods: &str, extra: &str) -> (Va
         order["items"][0].clone(),
         order["kupon"].as_str().unwrap().to_owned(),
     )
-}
-
-/// `(level, partner login, fee)` of one partner entry.
-type PartnerEntry = (String, String, String);
-
-fn partners(item: &Value) -> Vec<PartnerEntry> {
-    item["partners"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let text = |key: &str| p[key].as_str().unwrap().to_owned();
-            (
-                text("partner_lvl"),
-                text("partner_name"),
-                text("partner_fee"),
-            )
-        })
-        .collect()
-}
-
-fn entry(level: &str, login: &str, fee: &str) -> PartnerEntry {
-    (level.to_owned(), login.to_owned(), fee.to_owned())
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The examples of SPEC §11.3, §13 and §14, replayed in document order against the fixture of
 //! §11, with the recorded request bodies and the exact response bodies of the SPEC.
 
-use crate::helpers::{spawn_app, TestApp, EXAMPLES_TIME};
+use crate::helpers::{history_of_11_3, spawn_app};
 
 const OK: &str = r#"{"error_code":0,"error_text":"OK","hash":"b60bb23ab72ead13463d1205065965a5"}"#;
 
@@ -11,28 +11,10 @@ const DETAILS_12345: &str = r#"{"error_code":0,"error_text":"OK","result":{"id":
 
 const INFO_12345: &str = r#"{"error_code":0,"error_text":"OK","result":[{"id":"12345","first_name":"\u0418\u0432\u0430\u043d","last_name":"Petrov","middle_name":"","email":"client@example.com","phone":"+77777777777","city":"\u041c\u043e\u0441\u043a\u0432\u0430","country":"","address":"Lenina 1, kv. 2","region":"","postalcode":"","created":"1700000000","pay_status":"waiting","paid":"0","type":"0","payway":"","comment":"Comment ~!*()'","domain":"","link":"\/bill\/?id=12345&crc=f88c7ebe4740db59","price":"2999.50","bill_sum_topay":"2999.50","is_recurrent":"0","last_payment_sum":"0.00","prepayment_sum":"0.00","tag":"Tag","kupon":"","delivery_status":"","delivery_date":"0","rpo":"","utm":{"medium":"medium","source":"source","campaign":"campaign","content":"","term":"term"},"items":[{"id":"code1","title":"\u041e\u043d\u043b\u0430\u0439\u043d-\u043a\u0443\u0440\u0441","sum":"1000.00","price":"1000.00","pincode":"","partners":[]},{"id":"code2","title":"Video pack","sum":"1999.50","price":"2500.00","pincode":"","partners":[]}]}],"hash":"b60bb23ab72ead13463d1205065965a5"}"#;
 
-/// §11.3 items 2 and 3: order 12344 created with a coupon and a partner, then paid.
-async fn history(app: &TestApp) {
-    app.clock.set(1_699_990_000);
-    app.post(
-        "CreateOrder",
-        "bill_email=client%40example.com&bill_first_name=Maria&bill_surname=Ivanova&bill_kupon=coupon50proc&bill_aff_name=anna&bill_domain=https%3A%2F%2Fshop.example%2F&goods%5B0%5D%5Bgood_name%5D=code1&bill_created=1572678000&hash=b50e4904e8e455129cf9c5b753c9179b",
-    )
-    .await
-    .assert_body(r#"{"error_code":0,"error_text":"Order created","result":{"bill_id":"12344"},"hash":"d72287948e429b9fe09196a0bdab2490"}"#);
-    app.post(
-        "UpdateOrderStatus",
-        "bill_id=12344&status=paid&date=1572681600&hash=12ec5dffdab51d003ea92fc70783876b",
-    )
-    .await
-    .assert_body(OK);
-    app.clock.set(EXAMPLES_TIME);
-}
-
 #[tokio::test]
 async fn history_of_11_3_leaves_order_12344_paid_with_partners() {
     let app = spawn_app().await;
-    history(&app).await;
+    history_of_11_3(&app).await;
     let answer = app.post_signed("getOrderDetails", "bill_id=12344").await;
     answer.assert_body(r#"{"error_code":0,"error_text":"OK","result":{"id":"12344","first_name":"Maria","last_name":"Ivanova","middle_name":"","email":"client@example.com","phone":"","city":"","country":"","address":"","region":"","postalcode":"","created":"1572678000","pay_status":"paid","paid":"1572681600","type":"0","payway":"RussianPostService","comment":"","domain":"shop.example","link":"http:\/\/shop.example\/bill\/?id=12344&crc=5a1c9153a4aafba3","price":"500.00","bill_sum_topay":"0.00","is_recurrent":"0","last_payment_sum":"500.00","prepayment_sum":"0.00","tag":"","kupon":"coupon50proc","delivery_status":"","delivery_date":"0","rpo":"","items":[{"id":"code1","title":"\u041e\u043d\u043b\u0430\u0439\u043d-\u043a\u0443\u0440\u0441","sum":"500.00","price":"1000.00","pincode":"","partners":[{"partner_lvl":"1","partner_id":"17","partner_name":"anna","partner_fee":"50.00"},{"partner_lvl":"2","partner_id":"5","partner_name":"boris","partner_fee":"25.00"}]}]},"hash":"b60bb23ab72ead13463d1205065965a5"}"#);
 }
@@ -40,7 +22,7 @@ async fn history_of_11_3_leaves_order_12344_paid_with_partners() {
 #[tokio::test]
 async fn examples_of_13_and_14_in_document_order() {
     let app = spawn_app().await;
-    history(&app).await;
+    history_of_11_3(&app).await;
 
     // §13.1.5
     app.post("CreateOrder", CREATE_12345).await.assert_body(r#"{"error_code":0,"error_text":"Order created","result":{"bill_id":"12345"},"hash":"d72287948e429b9fe09196a0bdab2490"}"#);
@@ -172,7 +154,7 @@ async fn examples_of_13_and_14_in_document_order() {
 #[tokio::test]
 async fn moneyback_illustration_of_13_7() {
     let app = spawn_app().await;
-    history(&app).await;
+    history_of_11_3(&app).await;
     app.post(
         "UpdateOrderStatus",
         "bill_id=12344&status=moneyback&ext_ref_no=R-1&hash=500e69c1a1589cfe13e2373ff704c81e",
@@ -191,7 +173,7 @@ async fn moneyback_illustration_of_13_7() {
 #[tokio::test]
 async fn recorded_vectors_authenticate() {
     let app = spawn_app().await;
-    history(&app).await;
+    history_of_11_3(&app).await;
     let vectors = include_str!("../../../../testdata/vectors/real-client-requests.jsonl");
     let mut checked = 0;
     for line in vectors.lines().filter(|l| !l.trim().is_empty()) {
