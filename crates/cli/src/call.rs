@@ -4,14 +4,15 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clickbill_client::{Client, ClientError, Data, Key};
+use clickbill_client::{Auth, CallOptions, Client, ClientError, Data, Key};
 use php_form::Map;
 
 use crate::{exit, failed};
 
 const LONG_ABOUT: &str = "\
 Call any API method through the Rust SDK: the parameters are signed as PHP clients sign them
-(API 1.0 hash), POSTed to URL/api/METHOD, and the answer is accepted only when its hash verifies.
+(API 1.0 hash; with --key-auth the secret goes as the API 2.0 `rpsKey` instead), POSTed to
+URL/api/METHOD, and the answer is accepted only when its hash verifies.
 
 Parameters are KEY=VALUE, taken literally (no percent-decoding). Keys nest exactly as PHP nests
 form fields: `goods[0][good_name]=code1 goods[0][good_sum]=1000` is one goods entry,
@@ -28,9 +29,13 @@ Exit status:
      the server cannot be reached
   2  usage error (a parameter without '=', an invalid URL)
 
-Example:
+Examples:
   clickbill call --url http://demo.localhost:8080 --login demo --secret secret \\
-      CreateOrder bill_email=client@example.com goods[0][good_name]=code1";
+      CreateOrder bill_email=client@example.com goods[0][good_name]=code1
+  clickbill call --login demo --secret secret --idempotency-key order-0001 \\
+      CreateOrder bill_email=client@example.com goods[0][good_name]=code1
+  clickbill call --login demo --secret secret --key-auth createorder \\
+      customer_email=client@example.com product_names=code1,code2";
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -60,6 +65,16 @@ pub struct Args {
     #[arg(long)]
     pretty: bool,
 
+    /// Authenticate with the API 2.0 key (`rpsKey`) instead of a signature. The secret then
+    /// travels in the body: use it over TLS or on loopback only.
+    #[arg(long)]
+    key_auth: bool,
+
+    /// Send `Idempotency-Key: KEY`, so that repeating the call (same key, same parameters)
+    /// within 24 hours returns the first answer instead of running the method again.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
+
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
@@ -88,7 +103,14 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         .build()
         .context("starting the async runtime")
         .map_err(failed)?;
-    let outcome = runtime.block_on(client.call(&args.method, params));
+    let mut options = CallOptions::new();
+    if args.key_auth {
+        options = options.auth(Auth::Key);
+    }
+    if let Some(key) = &args.idempotency_key {
+        options = options.idempotency_key(key.as_str());
+    }
+    let outcome = runtime.block_on(client.call_with_options(&args.method, &params, &options));
     match outcome {
         Ok(response) => {
             print_body(&response.body, args.pretty)?;

@@ -4,10 +4,14 @@
 //! function that returns the process exit code. Exit codes are the same for every subcommand and
 //! are part of the documented contract (see `--help`).
 
+mod calendar;
 mod call;
+mod coupon;
 mod database;
 mod healthcheck;
+mod manager;
 mod migrate;
+mod partner;
 mod product;
 mod sandbox;
 mod serve;
@@ -16,6 +20,7 @@ mod tenant;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Exit codes shared by every subcommand.
@@ -26,7 +31,8 @@ pub mod exit {
     /// match; `call`: the answer carries a non-zero error_code or does not verify; `healthcheck`:
     /// the server is not healthy; any command: the server or the database failed).
     pub const CHECK_FAILED: u8 = 1;
-    /// Usage or input error: bad arguments, unreadable input, unknown tenant or product.
+    /// Usage or input error: bad arguments, unreadable input, unknown tenant, product, coupon or
+    /// partner, a name or id already taken.
     pub const USAGE: u8 = 2;
 }
 
@@ -48,14 +54,21 @@ pub fn failed(error: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(Failed(error.into()))
 }
 
+/// Prints `value` as indented JSON: what `show` and `--json` commands put on standard output.
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value).context("rendering JSON")?;
+    println!("{text}");
+    Ok(())
+}
+
 const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  success (sign: the sent hash is valid, or the body carries no hash)
   1  the check or the operation failed (sign: the hash does not match; call: error_code is not
      0 or the answer's hash does not verify; healthcheck: not healthy; any command: the server
      or the database failed)
-  2  usage or input error (unknown option, missing argument, unreadable input, unknown tenant or
-     product, unsupported database URL)
+  2  usage or input error (unknown option, missing argument, unreadable input, unknown tenant,
+     product, coupon or partner, a name or id already taken, unsupported database URL)
 
 Errors are printed to standard error as `clickbill: error: ...`.";
 
@@ -96,6 +109,9 @@ enum Command {
     Migrate(migrate::Args),
     Tenant(tenant::Args),
     Product(product::Args),
+    Coupon(coupon::Args),
+    Partner(partner::Args),
+    Manager(manager::Args),
     Call(call::Args),
     Healthcheck(healthcheck::Args),
     Sign(sign::Args),
@@ -108,6 +124,9 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(args, &cli.global),
         Command::Tenant(args) => tenant::run(args, &cli.global),
         Command::Product(args) => product::run(args, &cli.global),
+        Command::Coupon(args) => coupon::run(args, &cli.global),
+        Command::Partner(args) => partner::run(args, &cli.global),
+        Command::Manager(args) => manager::run(args, &cli.global),
         Command::Call(args) => call::run(args),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Sign(args) => sign::run(args),

@@ -11,7 +11,7 @@ use clickbill_protocol::value::{comma_list, parse_int, Money};
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::database::{self, with_store, Create};
-use crate::{exit, failed, Global};
+use crate::{exit, failed, print_json, Global};
 
 const AFTER_HELP: &str = "\
 Values follow the rules of the API's AddGood/UpdateGood: GOOD_NAME is 1-100 characters from
@@ -385,12 +385,6 @@ fn describe(product: &Product) -> Json {
         "good_timer_kill": p.timer_kill.to_string(),
         "good_partner_fee": fees,
     })
-}
-
-fn print_json(value: &Json) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value).context("rendering JSON")?;
-    println!("{text}");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use clickbill_store_sqlite::SqliteStore;
 use serde_json::{json, Value as Json};
 
 use crate::database::{self, invalid_login, with_store, Create};
-use crate::{exit, failed, Global};
+use crate::{exit, failed, print_json, Global};
 
 const AFTER_HELP: &str = "\
 Standard output carries data only: the secret for `add` (when generated) and `rotate-secret`,
@@ -322,12 +322,6 @@ fn describe(tenant: &Tenant) -> Json {
         "subscribe_limit_per_ip": s.subscribe_limit_per_ip,
         "unsubscribe_url": s.unsubscribe_url,
     })
-}
-
-fn print_json(value: &Json) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value).context("rendering JSON")?;
-    println!("{text}");
-    Ok(())
 }
 
 /// The setting names `set` accepts, in the order of SPEC §9.1.

@@ -68,6 +68,33 @@ fn call_runs_an_order_from_product_to_payment() {
     assert_eq!(duplicate.json()["error_code"], 601);
     assert_eq!(duplicate.json()["result"]["bill_id"], bill_id.as_str());
 
+    // A retry with the same Idempotency-Key gets the first answer, not a 601.
+    let keyed = [
+        "--idempotency-key",
+        "order-0002",
+        "bill_email=second@example.com",
+        "goods[0][good_name]=code1",
+    ];
+    let first = demo("CreateOrder", &keyed);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(first.json()["result"]["bill_id"], "2");
+    let retry = demo("CreateOrder", &keyed);
+    assert_eq!((retry.code, &retry.stdout), (0, &first.stdout), "{retry:?}");
+
+    // API 2.0 methods authenticate with the key.
+    let v2 = demo(
+        "createorder",
+        &[
+            "--key-auth",
+            "customer_email=third@example.com",
+            "product_names=code1",
+            "product_prices=750",
+        ],
+    );
+    assert_eq!(v2.code, 0, "{v2:?}");
+    assert_eq!(v2.json()["error_text"], "OK");
+    assert_eq!(v2.json()["result"]["bill_id"], "3");
+
     let details = demo(
         "getOrderDetails",
         &[&format!("bill_id={bill_id}"), "good_info=1"],

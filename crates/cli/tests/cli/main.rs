@@ -4,6 +4,7 @@
 
 mod admin;
 mod call;
+mod commerce;
 mod durability;
 mod php;
 mod serve;
