@@ -10,6 +10,7 @@ pub mod order;
 pub mod ports;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;
+pub mod transfer;
 
 pub use clock::{Clock, SystemClock};
 pub use ports::{

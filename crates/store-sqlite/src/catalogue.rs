@@ -12,19 +12,26 @@ use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Money, Percent};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+/// The columns [`product_from_row`] reads, then `$extra` columns for the caller, then `$rest`.
 macro_rules! select_product {
     ($rest:literal) => {
+        select_product!("", $rest)
+    };
+    ($extra:literal, $rest:literal) => {
         concat!(
             "SELECT id, code, title, physical, price, parent_id, url_new_order, url_paid, ",
             "url_prepaid, url_cancel, url_moneyback, success_link, client_groups, ",
             "cash_on_delivery_only, quickpost_article, post_service, prepayment_minsum, ",
-            "timer_kill, partner_fees FROM products ",
+            "timer_kill, partner_fees",
+            $extra,
+            " FROM products ",
             $rest
         )
     };
 }
+pub(crate) use select_product;
 
-fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
+pub(crate) fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
     let code: String = row.get(1).map_err(db_error)?;
     let groups: String = row.get(12).map_err(db_error)?;
     let fees: String = row.get(18).map_err(db_error)?;
@@ -163,7 +170,7 @@ pub(crate) fn update_product(
 }
 
 /// Parameters `?1`…`?20` in the order of the INSERT and UPDATE above.
-fn product_params(tenant: TenantId, product: &Product) -> Vec<rusqlite::types::Value> {
+pub(crate) fn product_params(tenant: TenantId, product: &Product) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value::{Integer, Null, Text};
     let p = &product.spec;
     vec![
@@ -204,19 +211,25 @@ pub(crate) fn delete_product(
     Ok(changed > 0)
 }
 
+/// The columns [`coupon_from_row`] reads, then `$extra` columns for the caller, then `$rest`.
 macro_rules! select_coupon {
     ($rest:literal) => {
+        select_coupon!("", $rest)
+    };
+    ($extra:literal, $rest:literal) => {
         concat!(
             "SELECT c.id, c.code, c.kind, c.value, c.expires_at, c.disabled, ",
             "(SELECT json_group_array(product_id) FROM (SELECT product_id FROM coupon_products p ",
-            "WHERE p.tenant_id = c.tenant_id AND p.coupon_id = c.id ORDER BY product_id)) ",
-            "FROM coupons c ",
+            "WHERE p.tenant_id = c.tenant_id AND p.coupon_id = c.id ORDER BY product_id))",
+            $extra,
+            " FROM coupons c ",
             $rest
         )
     };
 }
+pub(crate) use select_coupon;
 
-fn coupon_from_row(row: &Row<'_>) -> Result<Coupon, StoreError> {
+pub(crate) fn coupon_from_row(row: &Row<'_>) -> Result<Coupon, StoreError> {
     let kind: String = row.get(2).map_err(db_error)?;
     let value: i64 = row.get(3).map_err(db_error)?;
     let products: String = row.get(6).map_err(db_error)?;
@@ -340,7 +353,7 @@ pub(crate) fn set_coupon_disabled(
     Ok(changed > 0)
 }
 
-fn partner_from_row(row: &Row<'_>) -> rusqlite::Result<Partner> {
+pub(crate) fn partner_from_row(row: &Row<'_>) -> rusqlite::Result<Partner> {
     Ok(Partner {
         id: PartnerId(row.get(0)?),
         login: row.get(1)?,
@@ -445,7 +458,7 @@ pub(crate) fn add_partner(
     })
 }
 
-fn manager_from_row(row: &Row<'_>) -> rusqlite::Result<Manager> {
+pub(crate) fn manager_from_row(row: &Row<'_>) -> rusqlite::Result<Manager> {
     Ok(Manager {
         id: ManagerId(row.get(0)?),
         name: row.get(1)?,

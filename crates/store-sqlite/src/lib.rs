@@ -21,6 +21,7 @@ mod migrations;
 mod orders;
 mod readers;
 mod tenants;
+mod transfer;
 mod writer;
 
 pub use migrations::SCHEMA_VERSION;
@@ -473,7 +474,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    fn plan(conn: &Connection, sql: &str) -> String {
+    pub(crate) fn plan(conn: &Connection, sql: &str) -> String {
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("a valid statement");

@@ -32,6 +32,7 @@ macro_rules! order_fields {
          ext_ref_no, product_prepayment_minsum, items, payments, extras"
     };
 }
+pub(crate) use order_fields;
 
 const FIELD_COUNT: usize = 39;
 
@@ -41,7 +42,7 @@ pub(crate) const SELECT_ORDER: &str = concat!(
     " FROM orders WHERE tenant_id = ?1 AND bill_id = ?2 AND deleted = 0"
 );
 
-const INSERT_ORDER: &str = concat!(
+pub(crate) const INSERT_ORDER: &str = concat!(
     "INSERT INTO orders (tenant_id, bill_id, ",
     order_fields!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
@@ -71,7 +72,7 @@ pub(crate) const SELECT_CANDIDATES: &str = concat!(
 
 /// Calls `f` with the 41 parameters of [`INSERT_ORDER`] and [`UPDATE_ORDER`], borrowed from
 /// `order` rather than copied.
-fn with_order_params<R>(
+pub(crate) fn with_order_params<R>(
     tenant: TenantId,
     bill_id: BillId,
     order: &Order,
@@ -128,7 +129,7 @@ fn with_order_params<R>(
     f(&values)
 }
 
-fn order_from_row(row: &Row<'_>) -> Result<Order, StoreError> {
+pub(crate) fn order_from_row(row: &Row<'_>) -> Result<Order, StoreError> {
     let mut next_index = 0usize;
     let mut col = || {
         next_index += 1;
@@ -348,7 +349,7 @@ fn product_ids(order: &Order) -> Vec<ProductId> {
     ids
 }
 
-fn index_products(
+pub(crate) fn index_products(
     conn: &Connection,
     tenant: TenantId,
     bill_id: BillId,
@@ -389,7 +390,7 @@ fn partner_fees(order: &Order) -> BTreeMap<PartnerId, Money> {
     fees
 }
 
-fn index_partner_fees(
+pub(crate) fn index_partner_fees(
     conn: &Connection,
     tenant: TenantId,
     bill_id: BillId,

@@ -21,8 +21,9 @@ macro_rules! select_tenant {
         )
     };
 }
+pub(crate) use select_tenant;
 
-fn tenant_from_row(row: &Row<'_>) -> Result<Tenant, StoreError> {
+pub(crate) fn tenant_from_row(row: &Row<'_>) -> Result<Tenant, StoreError> {
     let get = |e: rusqlite::Error| db_error(e);
     let login: String = row.get(1).map_err(get)?;
     let time_zone: String = row.get(4).map_err(get)?;
@@ -182,7 +183,7 @@ fn normalise_domains(domains: Vec<String>) -> Vec<String> {
     out
 }
 
-fn insert_domains(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError> {
+pub(crate) fn insert_domains(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError> {
     for (position, domain) in tenant.custom_domains.iter().enumerate() {
         let owner: Option<i64> = conn
             .prepare_cached("SELECT tenant_id FROM tenant_domains WHERE domain = ?1")

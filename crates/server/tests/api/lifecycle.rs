@@ -20,8 +20,8 @@ where
 
 #[tokio::test]
 async fn tenants_added_or_changed_later_are_picked_up() {
-    let app = spawn_app().await;
-    add_tenant(&app.store.inner, "late", "latesecret", true).await;
+    let Some(app) = spawn_app().await else { return };
+    add_tenant(app.store.inner.as_ref(), "late", "latesecret", true).await;
     eventually(|| async {
         app.post_host(
             "late.localhost",
@@ -47,7 +47,9 @@ async fn tenants_added_or_changed_later_are_picked_up() {
 
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
-    let mut app = spawn_app().await;
+    let Some(mut app) = spawn_app().await else {
+        return;
+    };
     // A keep-alive connection that sits idle must not hold the shutdown up.
     let answer = app.post_signed("GetAllGoods", "").await;
     assert!(answer.body.starts_with(r#"{"error_code":0,"#));
@@ -91,7 +93,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
 
 #[tokio::test]
 async fn the_tenant_cache_survives_store_faults() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     use std::sync::atomic::Ordering;
     app.store.panicking.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -99,7 +101,7 @@ async fn the_tenant_cache_survives_store_faults() {
     app.store.failing.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.store.failing.store(false, Ordering::SeqCst);
-    add_tenant(&app.store.inner, "late", "latesecret", true).await;
+    add_tenant(app.store.inner.as_ref(), "late", "latesecret", true).await;
     eventually(|| async {
         app.post_host(
             "late.localhost",

@@ -1,5 +1,9 @@
 //! The server over HTTP: every test starts its own server on a free port with a fresh database.
+//!
+//! This binary runs the suite over SQLite; `tests/api_postgres` runs the same modules over
+//! PostgreSQL. The only difference between the two is `backend`, which the helpers read.
 
+mod backend;
 mod helpers;
 
 mod auto_cancel;
