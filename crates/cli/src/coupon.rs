@@ -12,7 +12,6 @@ use clickbill_domain::listing::day_end;
 use clickbill_domain::model::{Coupon, CouponId, Discount, NewCoupon, ProductId, Tenant};
 use clickbill_domain::{Clock, Store, StoreError, SystemClock};
 use clickbill_protocol::value::{comma_list, Money, Percent};
-use clickbill_store_sqlite::SqliteStore;
 
 use crate::calendar::{local_time, parse_day};
 use crate::database::{self, with_store, Create};
@@ -92,7 +91,6 @@ struct DiscountOptions {
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let db = global.database.as_str();
     match &args.command {
         CouponCommand::Add {
             login,
@@ -112,10 +110,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
             let login = login.clone();
             let new_code = code.clone();
             let id = id.map(CouponId);
-            let (coupon, tenant) = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let (coupon, tenant) = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let products = match goods {
-                    Some(codes) => product_ids(&store, &tenant, &codes).await?,
+                    Some(codes) => product_ids(store.as_ref(), &tenant, &codes).await?,
                     None => Vec::new(),
                 };
                 let new = NewCoupon {
@@ -151,20 +149,21 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         CouponCommand::List { login } => {
             let login = login.clone();
-            let (tenant, coupons, products) = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
-                let coupons = store
-                    .coupons(tenant.id)
-                    .await
-                    .context("reading the coupons")
-                    .map_err(failed)?;
-                let products = store
-                    .products(tenant.id)
-                    .await
-                    .context("reading the products")
-                    .map_err(failed)?;
-                Ok((tenant, coupons, products))
-            })?;
+            let (tenant, coupons, products) =
+                with_store(global, Create::Never, |store| async move {
+                    let tenant = database::tenant(store.as_ref(), &login).await?;
+                    let coupons = store
+                        .coupons(tenant.id)
+                        .await
+                        .context("reading the coupons")
+                        .map_err(failed)?;
+                    let products = store
+                        .products(tenant.id)
+                        .await
+                        .context("reading the products")
+                        .map_err(failed)?;
+                    Ok((tenant, coupons, products))
+                })?;
             let codes: HashMap<ProductId, String> = products
                 .into_iter()
                 .map(|product| (product.id, product.spec.code.to_string()))
@@ -178,8 +177,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         CouponCommand::Disable { login, code } | CouponCommand::Enable { login, code } => {
             let disabled = matches!(args.command, CouponCommand::Disable { .. });
             let (login, wanted) = (login.clone(), code.clone());
-            with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let found = store
                     .set_coupon_disabled(tenant.id, &wanted, disabled)
                     .await
@@ -236,7 +235,7 @@ fn line(coupon: &Coupon, zone: Tz, codes: &HashMap<ProductId, String>, now: i64)
 
 /// The ids of the products `codes` name, in the order given; every code must name one.
 async fn product_ids(
-    store: &SqliteStore,
+    store: &dyn Store,
     tenant: &Tenant,
     codes: &[String],
 ) -> anyhow::Result<Vec<ProductId>> {

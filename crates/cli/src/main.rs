@@ -6,6 +6,7 @@
 
 mod calendar;
 mod call;
+mod copy;
 mod coupon;
 mod database;
 mod healthcheck;
@@ -86,10 +87,17 @@ struct Cli {
 /// Options every subcommand accepts, before or after its own arguments.
 #[derive(clap::Args, Debug)]
 pub struct Global {
-    /// Database to use: sqlite://PATH (PostgreSQL arrives with a later release)
+    /// Database to use: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
     ///
-    /// Subcommands that need no database ignore it. The value of the environment variable is
-    /// never printed: a URL may carry a password.
+    /// A SQLite file is created on first use. A PostgreSQL database must exist; clickbill
+    /// creates and upgrades its tables in it. TLS to PostgreSQL is chosen by the URL's sslmode
+    /// parameter, as with libpq: disable (plain text), prefer (the default: TLS when the server
+    /// offers it), require (TLS, certificate not checked), verify-ca (TLS, certificate signed by
+    /// a trusted authority) or verify-full (also issued for the host connected to). The trusted
+    /// authorities are the public web's, or those of the PEM file sslrootcert=PATH names.
+    /// Subcommands that need no database ignore it. The password is never printed: messages
+    /// name a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE, and the environment
+    /// variable's value is hidden.
     #[arg(
         long,
         global = true,
@@ -99,6 +107,49 @@ pub struct Global {
         default_value = "sqlite://clickbill.db"
     )]
     pub database: String,
+
+    /// PostgreSQL: connections this process keeps open at most
+    ///
+    /// Every process (each server replica, each admin command) has its own pool: keep the sum
+    /// below the server's max_connections.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub db_pool_size: u32,
+
+    /// PostgreSQL: seconds one statement may run before the server cancels it
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub db_statement_timeout: u64,
+
+    /// PostgreSQL: seconds opening a connection may take
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3_600)
+    )]
+    pub db_connect_timeout: u64,
+}
+
+impl Global {
+    pub fn postgres_settings(&self) -> database::PostgresSettings {
+        database::PostgresSettings {
+            pool_size: self.db_pool_size as usize,
+            statement_timeout: std::time::Duration::from_secs(self.db_statement_timeout),
+            connect_timeout: std::time::Duration::from_secs(self.db_connect_timeout),
+        }
+    }
 }
 
 // Parsed once per process: boxing the larger variants would buy nothing.
@@ -115,6 +166,7 @@ enum Command {
     Call(call::Args),
     Healthcheck(healthcheck::Args),
     Sign(sign::Args),
+    Copy(copy::Args),
 }
 
 fn main() -> ExitCode {
@@ -130,6 +182,7 @@ fn main() -> ExitCode {
         Command::Call(args) => call::run(args),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Sign(args) => sign::run(args),
+        Command::Copy(args) => copy::run(args, &cli.global),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -193,6 +246,35 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(nested.global.database, "sqlite://y.db");
+    }
+
+    #[test]
+    fn postgres_options_are_global_with_documented_defaults() {
+        let defaults = Cli::try_parse_from(["clickbill", "migrate"]).unwrap();
+        assert_eq!(
+            defaults.global.postgres_settings(),
+            database::PostgresSettings {
+                pool_size: 16,
+                statement_timeout: std::time::Duration::from_secs(10),
+                connect_timeout: std::time::Duration::from_secs(10),
+            }
+        );
+        let given = Cli::try_parse_from([
+            "clickbill",
+            "--db-pool-size",
+            "4",
+            "tenant",
+            "list",
+            "--db-statement-timeout",
+            "30",
+            "--db-connect-timeout",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(given.global.postgres_settings().pool_size, 4);
+        assert_eq!(given.global.db_statement_timeout, 30);
+        assert_eq!(given.global.db_connect_timeout, 2);
+        assert!(Cli::try_parse_from(["clickbill", "--db-pool-size", "0", "migrate"]).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use clickbill_domain::model::{ManagerId, NewManager};
-use clickbill_domain::{Store, StoreError};
+use clickbill_domain::StoreError;
 
 use crate::database::{self, with_store, Create};
 use crate::{exit, failed, Global};
@@ -47,7 +47,6 @@ enum ManagerCommand {
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let db = global.database.as_str();
     match &args.command {
         ManagerCommand::Add { login, name, id } => {
             if name.trim().is_empty() || name.chars().any(char::is_control) {
@@ -58,8 +57,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                 name: name.clone(),
             };
             let login = login.clone();
-            let manager = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let manager = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 match store.add_manager(tenant.id, new).await {
                     Ok(manager) => Ok(manager),
                     Err(conflict @ StoreError::Conflict(_)) => {
@@ -76,8 +75,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         ManagerCommand::List { login } => {
             let login = login.clone();
-            let managers = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let managers = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 store
                     .managers(tenant.id)
                     .await

@@ -1,19 +1,18 @@
 //! `clickbill migrate`: create the database or bring its schema up to date, without serving.
 
-use anyhow::Context;
-use clickbill_store_sqlite::SqliteStore;
-
-use crate::database::Database;
-use crate::{exit, failed, Global};
+use crate::{database, exit, Global};
 
 const AFTER_HELP: &str = "\
-Prints one line: `DATABASE at schema version N`. `serve` and the admin commands migrate on their
-own; run this to prepare a database ahead of time or to check which version it is at.
+Prints one line: `DATABASE at schema version N` (a PostgreSQL URL without its password and
+parameters). `serve` and the admin commands migrate on their own; run this to prepare a database
+ahead of time, to check which version it is at, or first when upgrading several servers that
+share a PostgreSQL database. A PostgreSQL database must exist already; clickbill creates its
+tables in it.
 
 Exit status:
   0  the database is at the current schema version
-  1  the database cannot be opened or migrated (or is newer than this build)
-  2  usage error (unsupported database URL)";
+  1  the database cannot be reached, opened or migrated (or is newer than this build)
+  2  usage error (unsupported or malformed database URL)";
 
 /// Create the database or bring its schema up to date.
 #[derive(clap::Args, Debug)]
@@ -21,11 +20,7 @@ Exit status:
 pub struct Args {}
 
 pub fn run(_args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let database = Database::parse(&global.database)?;
-    let Database::Sqlite(path) = &database;
-    let version = SqliteStore::migrate(path)
-        .with_context(|| format!("migrating {}", database.describe()))
-        .map_err(failed)?;
-    println!("{} at schema version {version}", database.describe());
+    let (database, version) = database::migrate(&global.database, &global.postgres_settings())?;
+    println!("{database} at schema version {version}");
     Ok(exit::OK)
 }

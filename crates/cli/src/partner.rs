@@ -7,7 +7,6 @@ use clap::Subcommand;
 use clickbill_domain::listing::days_window;
 use clickbill_domain::model::{NewPartner, Partner, PartnerId, Tenant};
 use clickbill_domain::{Clock, Store, StoreError, SystemClock};
-use clickbill_store_sqlite::SqliteStore;
 use serde_json::json;
 
 use crate::calendar::{local_time, parse_day};
@@ -78,7 +77,6 @@ enum PartnerCommand {
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let db = global.database.as_str();
     match &args.command {
         PartnerCommand::Add {
             login,
@@ -88,10 +86,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         } => {
             let new_login = partner_login_of(partner_login)?;
             let (login, parent, id) = (login.clone(), parent.clone(), id.map(PartnerId));
-            let partner = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let partner = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let parent = match parent {
-                    Some(parent) => Some(partner(&store, &tenant, &parent).await?.id),
+                    Some(parent) => Some(partner(store.as_ref(), &tenant, &parent).await?.id),
                     None => None,
                 };
                 let new = NewPartner {
@@ -116,8 +114,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         PartnerCommand::List { login } => {
             let login = login.clone();
-            let (tenant, partners) = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let (tenant, partners) = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let partners = store
                     .partners(tenant.id)
                     .await
@@ -165,9 +163,9 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
             }
             let (login, wanted) = (login.clone(), partner_login.clone());
             let (tenant, partner, parent, stats) =
-                with_store(db, Create::Never, |store| async move {
-                    let tenant = database::tenant(&store, &login).await?;
-                    let partner = partner(&store, &tenant, &wanted).await?;
+                with_store(global, Create::Never, |store| async move {
+                    let tenant = database::tenant(store.as_ref(), &login).await?;
+                    let partner = partner(store.as_ref(), &tenant, &wanted).await?;
                     let parent = match partner.parent {
                         Some(id) => store
                             .partner_by_id(tenant.id, id)
@@ -203,7 +201,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
 }
 
 /// The partner `login` names, or an input error saying there is none.
-async fn partner(store: &SqliteStore, tenant: &Tenant, login: &str) -> anyhow::Result<Partner> {
+async fn partner(store: &dyn Store, tenant: &Tenant, login: &str) -> anyhow::Result<Partner> {
     store
         .partner_by_login(tenant.id, login)
         .await

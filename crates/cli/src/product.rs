@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use clickbill_domain::model::{Commission, GoodName, Product, ProductPatch, ProductSpec};
-use clickbill_domain::{Store, StoreError};
+use clickbill_domain::StoreError;
 use clickbill_protocol::value::{comma_list, parse_int, Money};
 use serde_json::{json, Map as JsonMap, Value as Json};
 
@@ -133,7 +133,6 @@ struct ProductOptions {
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let db = global.database.as_str();
     match &args.command {
         ProductCommand::Add {
             login,
@@ -142,8 +141,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         } => {
             let spec = spec(good_name, options)?;
             let login = login.clone();
-            let product = with_store(db, Create::IfMissing, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let product = with_store(global, Create::IfMissing, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 match store.add_product(tenant.id, spec).await {
                     Ok(product) => Ok(product),
                     Err(StoreError::Conflict(_)) => {
@@ -162,8 +161,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         ProductCommand::List { login, json } => {
             let login = login.clone();
-            let products = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let products = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 store
                     .products(tenant.id)
                     .await
@@ -183,8 +182,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         ProductCommand::Show { login, good_name } => {
             let (login, code) = (login.clone(), good_name.clone());
-            let product = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let product = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let found = store
                     .products_by_codes(tenant.id, std::slice::from_ref(&code))
                     .await
@@ -208,8 +207,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                 bail!("nothing to change: give at least one option (see --help)");
             }
             let (login, code) = (login.clone(), good_name.clone());
-            let product = with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            let product = with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 store
                     .update_product(tenant.id, &code, patch)
                     .await
@@ -222,8 +221,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         ProductCommand::Delete { login, good_name } => {
             let (login, code) = (login.clone(), good_name.clone());
-            with_store(db, Create::Never, |store| async move {
-                let tenant = database::tenant(&store, &login).await?;
+            with_store(global, Create::Never, |store| async move {
+                let tenant = database::tenant(store.as_ref(), &login).await?;
                 let deleted = store
                     .delete_product(tenant.id, &code)
                     .await

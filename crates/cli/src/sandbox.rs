@@ -17,7 +17,6 @@ use clickbill_domain::model::{
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::{CreatedOrder, OrderUpdate, Store};
 use clickbill_protocol::value::{Login, Money, Percent};
-use clickbill_store_sqlite::SqliteStore;
 
 use crate::failed;
 
@@ -38,7 +37,7 @@ pub struct Sandbox {
 
 /// Creates the sandbox tenant and its data unless a tenant `demo` exists, in which case nothing
 /// is touched: a sandbox keeps what was done to it across restarts.
-pub async fn seed(store: &SqliteStore, now: i64) -> anyhow::Result<Sandbox> {
+pub async fn seed(store: &dyn Store, now: i64) -> anyhow::Result<Sandbox> {
     let storage = |what: &'static str| {
         move |e: clickbill_domain::StoreError| failed(anyhow::Error::new(e).context(what))
     };
@@ -247,7 +246,7 @@ fn waiting_order_request() -> OrderRequest {
 
 /// Creates an order through the same rules as `CreateOrder`.
 async fn create(
-    store: &SqliteStore,
+    store: &dyn Store,
     tenant: &Tenant,
     request: OrderRequest,
     now: i64,

@@ -4,22 +4,27 @@
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use clickbill_domain::{Clock, Store, SystemClock};
+use clickbill_domain::{Clock, SystemClock};
 use clickbill_server::{Application, ServerConfig};
-use clickbill_store_sqlite::SCHEMA_VERSION;
 
-use crate::database::{self, Database};
+use crate::database::{self, Create, Database};
 use crate::{exit, failed, sandbox, Global};
 
 const LONG_ABOUT: &str = "\
 Serve the JustClick API (POST /api/METHOD) and GET /healthz.
 
-The database is created and migrated on first start. The tenant is chosen by the Host a client
-addresses (SPEC §3): LOGIN.BASE_DOMAIN for every base domain (localhost always is one, so
+The database is created (SQLite) and migrated on first start. The tenant is chosen by the Host a
+client addresses (SPEC §3): LOGIN.BASE_DOMAIN for every base domain (localhost always is one, so
 http://demo.localhost:8080 reaches tenant demo), or a tenant's custom domain. Tenants added or
-changed with `clickbill tenant` while the server runs are picked up within a second.
+changed with `clickbill tenant` while the server runs are picked up within about a second.
+
+Several servers may share one PostgreSQL database (--database postgres://...) behind a load
+balancer that keeps the Host header: each keeps no state of its own beyond that one-second
+tenant cache, and every order, idempotency key and auto-cancel timer is coordinated through the
+database.
 
 With --sandbox, the tenant demo (secret `secret`) with the example catalogue and orders of the
 specification is created when absent, and commands that call it are printed.";
@@ -36,8 +41,8 @@ flight finish, commits what the database writer holds and exits 0. A second sign
 
 Exit status:
   0  stopped by a signal after a clean shut-down
-  1  the server could not start or failed (address in use, database unusable)
-  2  usage error (invalid option, unsupported database URL)";
+  1  the server could not start or failed (address in use, database unreachable or unusable)
+  2  usage error (invalid option, unsupported or malformed database URL)";
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -66,9 +71,19 @@ pub struct Args {
     /// Create the demo tenant with example data when absent, and print commands that call it.
     #[arg(long)]
     sandbox: bool,
+
+    /// Seconds between two looks for unpaid orders whose auto-cancel time has passed.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..=60)
+    )]
+    auto_cancel_interval: u64,
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
+    // A malformed URL is a usage error, told before anything starts.
     let database = Database::parse(&global.database)?;
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,28 +91,35 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         .build()
         .context("starting the async runtime")
         .map_err(failed)?;
-    runtime.block_on(serve(args, database))
+    runtime.block_on(serve(args, global, database))
 }
 
-async fn serve(args: &Args, database: Database) -> anyhow::Result<u8> {
+async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Result<u8> {
     // Signals are caught from here on: one sent as soon as the `listening` line is read already
     // shuts down gracefully instead of killing the process.
     let signals = Signals::install().map_err(failed)?;
 
-    let Database::Sqlite(path) = &database;
-    let store = Arc::new(database::open(path)?);
+    let store = database::open_store(
+        &global.database,
+        Create::IfMissing,
+        &global.postgres_settings(),
+    )
+    .await?;
     tracing::info!(
         database = %database.describe(),
-        schema_version = SCHEMA_VERSION,
+        schema_version = store.schema_version(),
         "database ready"
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let sandbox = if args.sandbox {
-        match sandbox::seed(&store, clock.now()).await {
+        // Bound first, so that the store handed to `seed` is let go of before a failure closes
+        // the store.
+        let seeded = sandbox::seed(store.store().as_ref(), clock.now()).await;
+        match seeded {
             Ok(sandbox) => Some(sandbox),
             Err(error) => {
-                database::close(store).await?;
+                store.close().await?;
                 return Err(error);
             }
         }
@@ -108,11 +130,11 @@ async fn serve(args: &Args, database: Database) -> anyhow::Result<u8> {
     let mut config = ServerConfig::new(args.listen);
     config.base_domains = args.base_domains.clone();
     config.trusted_proxies = args.trusted_proxies.clone();
-    let shared: Arc<dyn Store> = store.clone();
-    let app = match Application::build(config, shared, clock).await {
+    config.auto_cancel_interval = Duration::from_secs(args.auto_cancel_interval);
+    let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {
-            database::close(store).await?;
+            store.close().await?;
             return Err(failed(error.context("starting the server")));
         }
     };
@@ -122,7 +144,7 @@ async fn serve(args: &Args, database: Database) -> anyhow::Result<u8> {
 
     let served = app.run_until(signals.first()).await;
     tracing::info!("stopped serving; closing the database");
-    database::close(store).await?;
+    store.close().await?;
     served.context("serving").map_err(failed)?;
     tracing::info!("shut down cleanly");
     Ok(exit::OK)

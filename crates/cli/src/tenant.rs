@@ -8,7 +8,6 @@ use clap::Subcommand;
 use clickbill_domain::model::{NewTenant, Tenant, TenantSettings};
 use clickbill_domain::{Store, StoreError};
 use clickbill_protocol::value::{parse_int, Login, Money};
-use clickbill_store_sqlite::SqliteStore;
 use serde_json::{json, Value as Json};
 
 use crate::database::{self, invalid_login, with_store, Create};
@@ -19,6 +18,10 @@ Standard output carries data only: the secret for `add` (when generated) and `ro
 one line per tenant for `list` (LOGIN, enabled|disabled, custom domains separated by commas or
 `-`; tab-separated), a JSON object for `show` and `list --json`. Confirmations go to standard
 error. Secrets are never shown by `list` or `show`.
+
+Running servers on the same database, however many, pick every change up within about a
+second (they ask the database whether tenants changed four times a second): after `disable` or
+`rotate-secret`, at most a second of requests may still be answered with the old state.
 
 Settings (SPEC §9.1), for `set` and `add`, as KEY=VALUE:
   time_zone=Europe/Moscow        an IANA time zone name
@@ -69,11 +72,13 @@ enum TenantCommand {
     },
     /// Show a tenant's state, domains and settings as JSON (never its secret).
     Show { login: String },
-    /// Refuse every API call of a tenant (code 7) until it is enabled again.
+    /// Refuse every API call of a tenant (code 7) until it is enabled again; running servers
+    /// pick this up within about a second.
     Disable { login: String },
     /// Serve a disabled tenant again.
     Enable { login: String },
-    /// Replace a tenant's secret with a generated one and print it (it is not shown again).
+    /// Replace a tenant's secret with a generated one and print it (it is not shown again);
+    /// running servers accept only the new one within about a second.
     RotateSecret { login: String },
     /// Change settings (see below).
     Set {
@@ -97,7 +102,6 @@ enum DomainAction {
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
-    let db = global.database.as_str();
     match &args.command {
         TenantCommand::Add {
             login,
@@ -125,8 +129,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                 custom_domains: domains,
                 settings: tenant_settings,
             };
-            with_store(db, Create::IfMissing, |store| async move {
-                add(&store, new).await
+            with_store(global, Create::IfMissing, |store| async move {
+                add(store.as_ref(), new).await
             })?;
             eprintln!("added tenant {login}");
             if generated {
@@ -136,7 +140,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         TenantCommand::List { json } => {
-            let tenants = with_store(db, Create::Never, |store| async move {
+            let tenants = with_store(global, Create::Never, |store| async move {
                 store
                     .tenants()
                     .await
@@ -169,8 +173,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         }
         TenantCommand::Show { login } => {
             let login = login.clone();
-            let tenant = with_store(db, Create::Never, |store| async move {
-                database::tenant(&store, &login).await
+            let tenant = with_store(global, Create::Never, |store| async move {
+                database::tenant(store.as_ref(), &login).await
             })?;
             print_json(&describe(&tenant))?;
             Ok(exit::OK)
@@ -178,22 +182,25 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
         TenantCommand::Disable { login } | TenantCommand::Enable { login } => {
             let enabled = matches!(args.command, TenantCommand::Enable { .. });
             let login = login.clone();
-            let name = update(db, &login, move |tenant| {
+            let name = update(global, &login, move |tenant| {
                 tenant.enabled = enabled;
                 Ok(())
             })?;
             let state = if enabled { "enabled" } else { "disabled" };
-            eprintln!("tenant {name} {state}");
+            eprintln!("tenant {name} {state}; running servers pick this up within about a second");
             Ok(exit::OK)
         }
         TenantCommand::RotateSecret { login } => {
             let secret = generate_secret()?;
             let fresh = secret.clone();
-            let name = update(db, login, move |tenant| {
+            let name = update(global, login, move |tenant| {
                 tenant.secret = fresh;
                 Ok(())
             })?;
-            eprintln!("new secret of tenant {name} follows; it is not shown again");
+            eprintln!(
+                "new secret of tenant {name} follows; it is not shown again; running servers \
+                 accept only it within about a second"
+            );
             println!("{secret}");
             Ok(exit::OK)
         }
@@ -204,7 +211,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
                 .map(|pair| pair.split_once('=').map_or(pair.as_str(), |(key, _)| key))
                 .collect();
             let keys = keys.join(", ");
-            let name = update(db, login, move |tenant| {
+            let name = update(global, login, move |tenant| {
                 for pair in &settings {
                     apply_setting(&mut tenant.settings, pair)?;
                 }
@@ -217,7 +224,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
             DomainAction::Add { login, domain } => {
                 let domain = normalize_domain(domain)?;
                 let added = domain.clone();
-                let name = update(db, login, move |tenant| {
+                let name = update(global, login, move |tenant| {
                     if tenant.custom_domains.contains(&added) {
                         bail!("tenant {} already has the domain {added}", tenant.login);
                     }
@@ -230,7 +237,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
             DomainAction::Remove { login, domain } => {
                 let domain = normalize_domain(domain)?;
                 let removed = domain.clone();
-                let name = update(db, login, move |tenant| {
+                let name = update(global, login, move |tenant| {
                     let before = tenant.custom_domains.len();
                     tenant.custom_domains.retain(|d| *d != removed);
                     if tenant.custom_domains.len() == before {
@@ -246,7 +253,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
 }
 
 /// Adds a tenant, telling a taken login or domain (input errors) from storage failures.
-async fn add(store: &SqliteStore, new: NewTenant) -> anyhow::Result<()> {
+async fn add(store: &dyn Store, new: NewTenant) -> anyhow::Result<()> {
     let read_failed = |e: StoreError| failed(anyhow::Error::new(e).context("reading the tenants"));
     if store
         .tenant_by_login(new.login.as_str())
@@ -275,13 +282,13 @@ async fn add(store: &SqliteStore, new: NewTenant) -> anyhow::Result<()> {
 }
 
 /// Reads a tenant, lets `change` edit it and saves it; returns the login.
-fn update<F>(db: &str, login: &str, change: F) -> anyhow::Result<String>
+fn update<F>(global: &Global, login: &str, change: F) -> anyhow::Result<String>
 where
     F: FnOnce(&mut Tenant) -> anyhow::Result<()>,
 {
     let login = login.to_owned();
-    with_store(db, Create::Never, |store| async move {
-        let mut tenant = database::tenant(&store, &login).await?;
+    with_store(global, Create::Never, |store| async move {
+        let mut tenant = database::tenant(store.as_ref(), &login).await?;
         change(&mut tenant)?;
         for domain in &tenant.custom_domains {
             let owner = store

@@ -1,11 +1,13 @@
 //! The `clickbill` binary end to end: admin commands on temporary databases, servers on
-//! 127.0.0.1 port 0, real PHP clients, and a crash under load. Every process a test starts is
-//! killed when the test ends, however it ends.
+//! 127.0.0.1 port 0, real PHP clients, a crash under load, and replicas sharing PostgreSQL.
+//! Every process a test starts is killed when the test ends, however it ends.
 
 mod admin;
 mod call;
 mod commerce;
+mod copy;
 mod durability;
 mod php;
+mod postgres;
 mod serve;
 mod support;

@@ -166,7 +166,7 @@ fn serve_refuses_unsupported_databases_and_busy_ports() {
         &[
             "serve",
             "--database",
-            "postgres://u:hunter2@db.example/clickbill",
+            "mysql://u:hunter2@db.example/clickbill",
             "--listen",
             "127.0.0.1:0",
         ]
@@ -176,7 +176,7 @@ fn serve_refuses_unsupported_databases_and_busy_ports() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .starts_with("clickbill: error: PostgreSQL is not supported yet"),
+            .starts_with("clickbill: error: unsupported database URL scheme \"mysql\""),
         "{out:?}"
     );
     assert!(!out.stderr.contains("hunter2"), "{out:?}");
@@ -184,7 +184,7 @@ fn serve_refuses_unsupported_databases_and_busy_ports() {
 
     let migrate = run_command(
         bin(),
-        &["migrate", "--database", "postgres://h/db"].map(String::from),
+        &["migrate", "--database", "postgres://h:notaport/db"].map(String::from),
         &[],
     );
     assert_eq!(migrate.code, 2, "{migrate:?}");

@@ -47,17 +47,27 @@ impl Scratch {
 
     /// Runs `clickbill --database <this db> ARGS...`.
     pub fn run(&self, args: &[&str]) -> Outcome {
-        let mut full = vec!["--database".to_owned(), self.db_url()];
-        full.extend(args.iter().map(|s| s.to_string()));
-        run_command(bin(), &full, &[])
+        run_on(&self.db_url(), args)
     }
 
     /// Runs a command that must succeed; returns its standard output.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(out.code, 0, "clickbill {args:?} failed: {out:?}");
-        out.stdout
+        ok_on(&self.db_url(), args)
     }
+}
+
+/// Runs `clickbill --database DATABASE_URL ARGS...`.
+pub fn run_on(database_url: &str, args: &[&str]) -> Outcome {
+    let mut full = vec!["--database".to_owned(), database_url.to_owned()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    run_command(bin(), &full, &[])
+}
+
+/// Runs a command on `database_url` that must succeed; returns its standard output.
+pub fn ok_on(database_url: &str, args: &[&str]) -> String {
+    let out = run_on(database_url, args);
+    assert_eq!(out.code, 0, "clickbill {args:?} failed: {out:?}");
+    out.stdout
 }
 
 /// What a finished process left behind.
@@ -150,11 +160,17 @@ impl Server {
     /// Starts `clickbill --database <db> serve --listen 127.0.0.1:0 EXTRA...` and waits for its
     /// `listening` line.
     pub fn start(scratch: &Scratch, extra: &[&str]) -> Server {
+        Server::start_on(&scratch.db_url(), extra)
+    }
+
+    /// Starts `clickbill --database DATABASE_URL serve --listen 127.0.0.1:0 EXTRA...` and waits
+    /// for its `listening` line.
+    pub fn start_on(database_url: &str, extra: &[&str]) -> Server {
         let mut command = Command::new(bin());
         command
             .args([
                 "--database",
-                &scratch.db_url(),
+                database_url,
                 "serve",
                 "--listen",
                 "127.0.0.1:0",
@@ -313,16 +329,27 @@ pub fn php_with_curl(test: &str) -> bool {
     if std::env::var("CLICKBILL_REQUIRE_PHP").as_deref() == Ok("1") {
         panic!("{test}: {problem}, and CLICKBILL_REQUIRE_PHP=1 requires it");
     }
-    // Written to the stderr handle itself: the test harness captures `eprintln!`, and this
-    // notice must be seen even though the test passes.
-    let rule = "#".repeat(90);
-    let notice = format!(
-        "\n{rule}\n## {test}: SKIPPED, NO PHP CLIENT WAS RUN\n## {problem}\n\
-         ## Install php-cli and php-curl, or set CLICKBILL_REQUIRE_PHP=1 to make this a failure.\n\
-         {rule}\n\n"
+    announce_skip(
+        test,
+        "NO PHP CLIENT WAS RUN",
+        &[
+            problem,
+            "Install php-cli and php-curl, or set CLICKBILL_REQUIRE_PHP=1 to make this a failure.",
+        ],
     );
-    let _ = std::io::stderr().write_all(notice.as_bytes());
     false
+}
+
+/// Tells loudly that `test` was skipped. Written to the stderr handle itself: the test harness
+/// captures `eprintln!`, and this notice must be seen even though the test passes.
+pub fn announce_skip(test: &str, headline: &str, reasons: &[&str]) {
+    let rule = "#".repeat(90);
+    let mut notice = format!("\n{rule}\n## {test}: SKIPPED, {headline}\n");
+    for reason in reasons {
+        notice.push_str(&format!("## {reason}\n"));
+    }
+    notice.push_str(&format!("{rule}\n\n"));
+    let _ = std::io::stderr().write_all(notice.as_bytes());
 }
 
 /// Polls `check` every 20 ms until it returns true or `limit` passes; returns the time it took.
