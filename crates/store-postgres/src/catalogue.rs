@@ -3,7 +3,6 @@
 //! look-up value is folded the same way before it is sent. The unique indexes use the same
 //! expression.
 
-use clickbill_store_codec::{corrupt, decode_fees, encode_fees};
 use crate::db::{execute, row_opt, rows, Failure};
 use crate::tenants::{keep_number, take_number};
 use clickbill_domain::model::{
@@ -12,6 +11,7 @@ use clickbill_domain::model::{
 };
 use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Money, Percent};
+use clickbill_store_codec::{corrupt, decode_fees, encode_fees};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;

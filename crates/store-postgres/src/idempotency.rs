@@ -2,10 +2,10 @@
 //! one there, and decides on the locked row, so two replicas claiming one key at once queue on
 //! that row and exactly one of them gets it.
 
-use clickbill_store_codec::corrupt;
 use crate::db::{execute, row_opt, Failure};
 use clickbill_domain::model::TenantId;
 use clickbill_domain::{IdempotencyClaim, StoredResponse, IDEMPOTENCY_KEY_LIFETIME};
+use clickbill_store_codec::corrupt;
 use deadpool_postgres::GenericClient;
 
 struct KeyRow {

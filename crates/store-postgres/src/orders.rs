@@ -8,10 +8,6 @@
 //! orders before it raises the counter, can deadlock with them; the write helper then runs it
 //! again.
 
-use clickbill_store_codec::{
-    corrupt, decode_extras, decode_items, decode_payments, encode_extras, encode_items,
-    encode_payments,
-};
 use crate::db::{execute, row, row_opt, rows, Failure};
 use crate::tenants::{lock_sequence, stored_first_bill_id, take_number};
 use clickbill_domain::model::{
@@ -24,6 +20,10 @@ use clickbill_domain::{
     TimeWindow,
 };
 use clickbill_protocol::value::Money;
+use clickbill_store_codec::{
+    corrupt, decode_extras, decode_items, decode_payments, encode_extras, encode_items,
+    encode_payments,
+};
 use deadpool_postgres::GenericClient;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

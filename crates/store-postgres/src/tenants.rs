@@ -1,10 +1,10 @@
 //! Tenants, their custom domains and the per-tenant number sequences.
 
-use clickbill_store_codec::corrupt;
 use crate::db::{execute, row, row_opt, rows, Failure};
 use clickbill_domain::model::{NewTenant, Tenant, TenantId, TenantSettings};
 use clickbill_domain::StoreError;
 use clickbill_protocol::value::{Login, Money};
+use clickbill_store_codec::corrupt;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 

@@ -5,7 +5,6 @@ use crate::catalogue::{
     manager_from_row, partner_from_row, product_from_row, COUPONS_PAGE, MANAGERS_PAGE,
     PARTNERS_PAGE, PRODUCTS_PAGE,
 };
-use clickbill_store_codec::corrupt;
 use crate::db::{db_error, execute, row, rows, Failure};
 use crate::orders::{insert, insert_event, order_from_row, EVENTS_PAGE, ORDERS_PAGE};
 use crate::tenants::{insert_domains, keep_number};
@@ -13,6 +12,7 @@ use clickbill_domain::model::{BillId, Tenant, TenantId};
 use clickbill_domain::order::OrderEventKind;
 use clickbill_domain::transfer::{Collection, Key, Record, StoredEvent};
 use clickbill_domain::StoreError;
+use clickbill_store_codec::corrupt;
 use deadpool_postgres::GenericClient;
 use std::collections::BTreeMap;
 use tokio_postgres::error::SqlState;

@@ -3,8 +3,8 @@
 
 use clickbill_domain::StoreError;
 pub(crate) use clickbill_store_codec::{
-    corrupt, decode_extras, decode_fees, decode_items, decode_payments, encode_extras,
-    encode_fees, encode_items, encode_payments,
+    corrupt, decode_extras, decode_fees, decode_items, decode_payments, encode_extras, encode_fees,
+    encode_items, encode_payments,
 };
 use clickbill_store_codec::{from_json, to_json};
 
