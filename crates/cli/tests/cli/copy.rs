@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clickbill_client::{
     Client, CreateOrderOutcome, Data, Key as Param, NewOrder as ApiOrder, OrderGood,
@@ -27,10 +26,11 @@ use clickbill_domain::{CreatedOrder, Store};
 use clickbill_protocol::value::{Login, Money, Percent};
 use clickbill_store_sqlite::SqliteStore;
 
-use crate::support::{announce_skip, bin, run_command, run_on, Outcome, Scratch, Server};
+use crate::support::{bin, run_command, run_on, Outcome, PostgresDatabase, Scratch, Server};
 
-/// The PostgreSQL server the tests may create databases on.
-const SERVER_URL_VARIABLE: &str = "CLICKBILL_TEST_POSTGRES_URL";
+/// The databases these tests create on the PostgreSQL server, and what a skip leaves undone.
+const COPY_DATABASE_PREFIX: &str = "clickbill_copy";
+const NOTHING_COPIED: &str = "NOTHING WAS COPIED INTO POSTGRESQL";
 /// Orders of the large copy into PostgreSQL when CLICKBILL_COPY_TEST_ORDERS does not say: a
 /// tenth of the issue's 100,000 keeps the suite quick; set the variable to 100000 for the full
 /// size.
@@ -453,76 +453,6 @@ fn assert_new_ids_continue(target_url: &str, seeded: &Seeded) {
     );
 }
 
-/// A database of its own on the PostgreSQL server, dropped when the guard goes. Declare it
-/// before the servers that use it, so that it outlives them.
-struct PostgresDatabase {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDatabase {
-    /// `None`, after a loud notice, when no PostgreSQL server is configured.
-    fn create(test: &str) -> Option<PostgresDatabase> {
-        let Ok(server_url) = std::env::var(SERVER_URL_VARIABLE) else {
-            announce_skip(
-                test,
-                "NOTHING WAS COPIED INTO POSTGRESQL",
-                &[
-                    &format!("{SERVER_URL_VARIABLE} is not set."),
-                    "Point it at a PostgreSQL server where tests may create databases, such as \
-                     postgres://postgres@127.0.0.1:5432/postgres",
-                ],
-            );
-            return None;
-        };
-        static CREATED: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "clickbill_copy_{}_{}_{}",
-            std::process::id(),
-            CREATED.fetch_add(1, Ordering::Relaxed),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .subsec_micros()
-        );
-        let mut url = reqwest::Url::parse(&server_url)
-            .unwrap_or_else(|e| panic!("{SERVER_URL_VARIABLE} is not a URL: {e}"));
-        url.set_path(&format!("/{name}"));
-        execute(&server_url, &format!("CREATE DATABASE {name}"));
-        Some(PostgresDatabase {
-            server_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        execute(
-            &self.server_url,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-    }
-}
-
-/// Runs one statement on the server's own database (plain TCP: a test server is local).
-fn execute(server_url: &str, statement: &str) {
-    runtime().block_on(async {
-        let (client, connection) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach {SERVER_URL_VARIABLE}: {e}"));
-        let connection = tokio::spawn(connection);
-        client
-            .batch_execute(statement)
-            .await
-            .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        drop(client);
-        let _ = connection.await;
-    });
-}
-
 /// Every record of the SQLite database at `path` that is of `collection`.
 fn records(path: &Path, collection: Collection) -> Vec<Record> {
     runtime().block_on(async {
@@ -752,9 +682,11 @@ fn an_interrupted_copy_into_sqlite_finishes_with_resume() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_copy_into_postgres_finishes_with_resume() {
-    let Some(database) =
-        PostgresDatabase::create("an_interrupted_copy_into_postgres_finishes_with_resume")
-    else {
+    let Some(database) = PostgresDatabase::create(
+        "an_interrupted_copy_into_postgres_finishes_with_resume",
+        COPY_DATABASE_PREFIX,
+        NOTHING_COPIED,
+    ) else {
         return;
     };
     let started = Instant::now();
@@ -769,8 +701,11 @@ fn an_interrupted_copy_into_postgres_finishes_with_resume() {
 /// alike. CLICKBILL_COPY_TEST_ORDERS sets the number of orders.
 #[test]
 fn a_large_sqlite_database_moves_into_postgres() {
-    let Some(database) = PostgresDatabase::create("a_large_sqlite_database_moves_into_postgres")
-    else {
+    let Some(database) = PostgresDatabase::create(
+        "a_large_sqlite_database_moves_into_postgres",
+        COPY_DATABASE_PREFIX,
+        NOTHING_COPIED,
+    ) else {
         return;
     };
     let orders = std::env::var("CLICKBILL_COPY_TEST_ORDERS")

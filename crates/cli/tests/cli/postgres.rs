@@ -19,54 +19,25 @@ use clickbill_domain::Store;
 use clickbill_store_postgres::{PostgresOptions, PostgresStore};
 use serde_json::Value as Json;
 
-use crate::support::{announce_skip, call, eventually, ok_on, run_on, Outcome, Server};
+use crate::support::{call, eventually, ok_on, run_on, Outcome, PostgresDatabase, Server};
 
-/// The PostgreSQL server the tests may create databases on.
-const SERVER_URL_VARIABLE: &str = "CLICKBILL_TEST_POSTGRES_URL";
+/// A database of its own for one test (see [`PostgresDatabase`]), with the commands the tests
+/// run on it.
+struct TestDatabase(PostgresDatabase);
 
-/// A database of its own for one test, dropped (whoever is still connected) when the guard
-/// goes. Declare it before the servers that use it, so that it outlives them.
-struct TestDatabase {
-    server_url: String,
-    name: String,
-    /// `clickbill --database` for this database.
-    url: String,
+impl std::ops::Deref for TestDatabase {
+    type Target = PostgresDatabase;
+
+    fn deref(&self) -> &PostgresDatabase {
+        &self.0
+    }
 }
 
 impl TestDatabase {
     /// `None`, after a loud notice, when no PostgreSQL server is configured.
     fn create(test: &str) -> Option<TestDatabase> {
-        let Ok(server_url) = std::env::var(SERVER_URL_VARIABLE) else {
-            announce_skip(
-                test,
-                "NO POSTGRESQL SERVER WAS USED",
-                &[
-                    &format!("{SERVER_URL_VARIABLE} is not set."),
-                    "Point it at a PostgreSQL server where tests may create databases, such as \
-                     postgres://postgres@127.0.0.1:5432/postgres",
-                ],
-            );
-            return None;
-        };
-        static CREATED: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "clickbill_t_{}_{}_{}",
-            std::process::id(),
-            CREATED.fetch_add(1, Ordering::Relaxed),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .subsec_micros()
-        );
-        let mut url = reqwest::Url::parse(&server_url)
-            .unwrap_or_else(|e| panic!("{SERVER_URL_VARIABLE} is not a URL: {e}"));
-        url.set_path(&format!("/{name}"));
-        execute(&server_url, &format!("CREATE DATABASE {name}"));
-        Some(TestDatabase {
-            server_url,
-            name,
-            url: url.to_string(),
-        })
+        PostgresDatabase::create(test, "clickbill_t", "NO POSTGRESQL SERVER WAS USED")
+            .map(TestDatabase)
     }
 
     fn run(&self, args: &[&str]) -> Outcome {
@@ -85,35 +56,6 @@ impl TestDatabase {
             .await
             .expect("the test opens the database")
     }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        execute(
-            &self.server_url,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-    }
-}
-
-/// Runs one statement on the server's own database (plain TCP: a test server is local).
-fn execute(server_url: &str, statement: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach {SERVER_URL_VARIABLE}: {e}"));
-        let connection = tokio::spawn(connection);
-        client
-            .batch_execute(statement)
-            .await
-            .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        drop(client);
-        let _ = connection.await;
-    });
 }
 
 fn is_secret(text: &str) -> bool {

@@ -4,10 +4,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value as Json;
 
@@ -364,4 +365,84 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Du
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The PostgreSQL server the tests may create databases on.
+pub const POSTGRES_URL_VARIABLE: &str = "CLICKBILL_TEST_POSTGRES_URL";
+
+/// A database of its own on the PostgreSQL server, dropped (whoever is still connected) when
+/// the guard goes: `clickbill` takes nothing but a URL, so a database is the unit of isolation.
+/// Declare it before the servers that use it, so that it outlives them.
+pub struct PostgresDatabase {
+    server_url: String,
+    pub name: String,
+    /// `clickbill --database` for this database.
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    /// A database named `PREFIX_...`; `None`, after a loud notice saying `skipped`, when no
+    /// PostgreSQL server is configured.
+    pub fn create(test: &str, prefix: &str, skipped: &str) -> Option<PostgresDatabase> {
+        let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+            announce_skip(
+                test,
+                skipped,
+                &[
+                    &format!("{POSTGRES_URL_VARIABLE} is not set."),
+                    "Point it at a PostgreSQL server where tests may create databases, such as \
+                     postgres://postgres@127.0.0.1:5432/postgres",
+                ],
+            );
+            return None;
+        };
+        static CREATED: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}_{}_{}_{}",
+            std::process::id(),
+            CREATED.fetch_add(1, Ordering::Relaxed),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .subsec_micros()
+        );
+        let mut url = reqwest::Url::parse(&server_url)
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VARIABLE} is not a URL: {e}"));
+        url.set_path(&format!("/{name}"));
+        execute_on_server(&server_url, &format!("CREATE DATABASE {name}"));
+        Some(PostgresDatabase {
+            server_url,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        execute_on_server(
+            &self.server_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// Runs one statement on the server's own database (plain TCP: a test server is local).
+fn execute_on_server(server_url: &str, statement: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VARIABLE}: {e}"));
+        let connection = tokio::spawn(connection);
+        client
+            .batch_execute(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        drop(client);
+        let _ = connection.await;
+    });
 }
