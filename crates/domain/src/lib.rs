@@ -14,6 +14,6 @@ pub mod transfer;
 
 pub use clock::{Clock, SystemClock};
 pub use ports::{
-    CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
-    Store, StoreError, StoredResponse, TimeWindow, IDEMPOTENCY_KEY_LIFETIME,
+    CreatedOrder, DueTimer, IdempotencyClaim, KeyRecord, OrderChange, OrderTime, OrderUpdate,
+    PartnerStats, Store, StoreError, StoredResponse, TimeWindow, IDEMPOTENCY_KEY_LIFETIME,
 };

@@ -105,6 +105,73 @@ pub enum IdempotencyClaim {
     Done(StoredResponse),
 }
 
+/// An `Idempotency-Key` as a store holds it, for [`KeyRecord::claim_by`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub fingerprint: String,
+    pub claimed_at: i64,
+    /// The completion time and the response, once the key's request completed.
+    pub completed: Option<(i64, StoredResponse)>,
+}
+
+impl KeyRecord {
+    /// The record from the columns a store keeps: `done` once completed, with the response's
+    /// `status` and `body`. A completed record without a valid status is corrupt.
+    pub fn from_columns(
+        fingerprint: String,
+        done: bool,
+        claimed_at: i64,
+        completed_at: Option<i64>,
+        status: Option<i64>,
+        body: Option<Vec<u8>>,
+    ) -> Result<KeyRecord, StoreError> {
+        let completed = if done {
+            let status = status.and_then(|s| u16::try_from(s).ok()).ok_or_else(|| {
+                StoreError::Backend("corrupt idempotency key status in the database".into())
+            })?;
+            let response = StoredResponse {
+                status,
+                body: body.unwrap_or_default(),
+            };
+            Some((completed_at.unwrap_or(claimed_at), response))
+        } else {
+            None
+        };
+        Ok(KeyRecord {
+            fingerprint,
+            claimed_at,
+            completed,
+        })
+    }
+
+    /// What a claim of this key by a request with `fingerprint` at `now` finds, or `None` when
+    /// the record no longer binds the key (a response past its lifetime, a claim past its
+    /// lease), so that the claim takes it over. Every store decides through this, so that the
+    /// rule is the same on each.
+    pub fn claim_by(
+        self,
+        fingerprint: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Option<IdempotencyClaim> {
+        let binds = match &self.completed {
+            Some((completed_at, _)) => completed_at.saturating_add(IDEMPOTENCY_KEY_LIFETIME) > now,
+            None => self.claimed_at.saturating_add(lease_seconds) > now,
+        };
+        if !binds {
+            return None;
+        }
+        Some(if self.fingerprint != fingerprint {
+            IdempotencyClaim::Mismatch
+        } else {
+            match self.completed {
+                Some((_, response)) => IdempotencyClaim::Done(response),
+                None => IdempotencyClaim::InFlight,
+            }
+        })
+    }
+}
+
 /// Durable storage for every tenant. Every method is scoped to one tenant where it takes a
 /// [`TenantId`]; a row of another tenant is never returned. A write is durable when its future
 /// resolves.
@@ -287,3 +354,65 @@ pub trait Store: Send + Sync + 'static {
 
 /// How long a completed `Idempotency-Key` is remembered (SPEC §17).
 pub const IDEMPOTENCY_KEY_LIFETIME: i64 = 86_400;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response() -> StoredResponse {
+        StoredResponse {
+            status: 200,
+            body: b"{}".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_claim_binds_for_its_lease_and_a_response_for_a_day() {
+        let pending = KeyRecord {
+            fingerprint: "A".into(),
+            claimed_at: 100,
+            completed: None,
+        };
+        assert_eq!(
+            pending.clone().claim_by("A", 159, 60),
+            Some(IdempotencyClaim::InFlight)
+        );
+        assert_eq!(
+            pending.clone().claim_by("B", 159, 60),
+            Some(IdempotencyClaim::Mismatch)
+        );
+        assert_eq!(pending.claim_by("B", 160, 60), None, "the lease lapsed");
+
+        let done = KeyRecord::from_columns(
+            "A".into(),
+            true,
+            100,
+            Some(110),
+            Some(200),
+            Some(b"{}".to_vec()),
+        )
+        .unwrap();
+        let expiry = 110 + IDEMPOTENCY_KEY_LIFETIME;
+        assert_eq!(
+            done.clone().claim_by("A", expiry - 1, 60),
+            Some(IdempotencyClaim::Done(response()))
+        );
+        assert_eq!(
+            done.clone().claim_by("B", expiry - 1, 60),
+            Some(IdempotencyClaim::Mismatch)
+        );
+        assert_eq!(
+            done.claim_by("A", expiry, 60),
+            None,
+            "forgotten after a day"
+        );
+    }
+
+    #[test]
+    fn a_completed_record_needs_a_status() {
+        assert!(KeyRecord::from_columns("A".into(), true, 1, Some(2), None, None).is_err());
+        assert!(KeyRecord::from_columns("A".into(), true, 1, Some(2), Some(70_000), None).is_err());
+        let pending = KeyRecord::from_columns("A".into(), false, 1, None, None, None).unwrap();
+        assert_eq!(pending.completed, None);
+    }
+}

@@ -4,44 +4,9 @@
 
 use crate::db::{execute, row_opt, Failure};
 use clickbill_domain::model::TenantId;
-use clickbill_domain::{IdempotencyClaim, StoredResponse, IDEMPOTENCY_KEY_LIFETIME};
+use clickbill_domain::{IdempotencyClaim, KeyRecord, StoredResponse, IDEMPOTENCY_KEY_LIFETIME};
 use clickbill_store_codec::corrupt;
 use deadpool_postgres::GenericClient;
-
-struct KeyRow {
-    fingerprint: String,
-    done: bool,
-    claimed_at: i64,
-    completed_at: Option<i64>,
-    status: Option<i64>,
-    body: Option<Vec<u8>>,
-}
-
-impl KeyRow {
-    /// Whether the row still binds the key: a response within its lifetime, or a claim within
-    /// its lease. A row that no longer binds is free for any request.
-    fn binds_at(&self, now: i64, lease_seconds: i64) -> bool {
-        if self.done {
-            self.completed_at
-                .unwrap_or(self.claimed_at)
-                .saturating_add(IDEMPOTENCY_KEY_LIFETIME)
-                > now
-        } else {
-            self.claimed_at.saturating_add(lease_seconds) > now
-        }
-    }
-
-    fn response(self) -> Result<StoredResponse, Failure> {
-        let status = self
-            .status
-            .and_then(|s| u16::try_from(s).ok())
-            .ok_or_else(|| corrupt("idempotency key status"))?;
-        Ok(StoredResponse {
-            status,
-            body: self.body.unwrap_or_default(),
-        })
-    }
-}
 
 pub(crate) async fn claim<C: GenericClient>(
     client: &C,
@@ -74,22 +39,16 @@ pub(crate) async fn claim<C: GenericClient>(
     )
     .await?
     .ok_or_else(|| corrupt("idempotency key"))?;
-    let row = KeyRow {
-        fingerprint: found.try_get(0)?,
-        done: found.try_get::<_, &str>(1)? == "done",
-        claimed_at: found.try_get(2)?,
-        completed_at: found.try_get(3)?,
-        status: found.try_get(4)?,
-        body: found.try_get(5)?,
-    };
-    if row.binds_at(now, lease_seconds) {
-        return Ok(if row.fingerprint != fingerprint {
-            IdempotencyClaim::Mismatch
-        } else if row.done {
-            IdempotencyClaim::Done(row.response()?)
-        } else {
-            IdempotencyClaim::InFlight
-        });
+    let record = KeyRecord::from_columns(
+        found.try_get(0)?,
+        found.try_get::<_, &str>(1)? == "done",
+        found.try_get(2)?,
+        found.try_get(3)?,
+        found.try_get(4)?,
+        found.try_get(5)?,
+    )?;
+    if let Some(claim) = record.claim_by(fingerprint, now, lease_seconds) {
+        return Ok(claim);
     }
     execute(
         client,

@@ -1,66 +1,44 @@
 //! Responses remembered under an `Idempotency-Key`. Claims run on the writer thread, so reading
 //! a key's row and then writing it inside one job cannot interleave with another claim.
 
-use crate::codec::corrupt;
 use crate::db_error;
 use clickbill_domain::model::TenantId;
-use clickbill_domain::{IdempotencyClaim, StoreError, StoredResponse, IDEMPOTENCY_KEY_LIFETIME};
+use clickbill_domain::{
+    IdempotencyClaim, KeyRecord, StoreError, StoredResponse, IDEMPOTENCY_KEY_LIFETIME,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
-struct KeyRow {
-    fingerprint: String,
-    done: bool,
-    claimed_at: i64,
-    completed_at: Option<i64>,
-    status: Option<i64>,
-    body: Option<Vec<u8>>,
-}
-
-impl KeyRow {
-    /// Whether the row still binds the key: a response within its lifetime, or a claim within
-    /// its lease. A row that no longer binds is free for any request.
-    fn binds_at(&self, now: i64, lease_seconds: i64) -> bool {
-        if self.done {
-            self.completed_at
-                .unwrap_or(self.claimed_at)
-                .saturating_add(IDEMPOTENCY_KEY_LIFETIME)
-                > now
-        } else {
-            self.claimed_at.saturating_add(lease_seconds) > now
-        }
-    }
-
-    fn response(self) -> Result<StoredResponse, StoreError> {
-        let status = self
-            .status
-            .and_then(|s| u16::try_from(s).ok())
-            .ok_or_else(|| corrupt("idempotency key status"))?;
-        Ok(StoredResponse {
-            status,
-            body: self.body.unwrap_or_default(),
-        })
-    }
-}
-
-fn key_row(conn: &Connection, tenant: TenantId, key: &str) -> Result<Option<KeyRow>, StoreError> {
-    conn.prepare_cached(
-        "SELECT fingerprint, state, claimed_at, completed_at, status, body \
-         FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![tenant.0, key], |r| {
-            Ok(KeyRow {
-                fingerprint: r.get(0)?,
-                done: r.get::<_, String>(1)? == "done",
-                claimed_at: r.get(2)?,
-                completed_at: r.get(3)?,
-                status: r.get(4)?,
-                body: r.get(5)?,
+/// The key's record; a completed one must carry its status.
+fn key_record(
+    conn: &Connection,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<KeyRecord>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT fingerprint, state, claimed_at, completed_at, status, body \
+             FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![tenant.0, key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)? == "done",
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<Vec<u8>>>(5)?,
+                ))
             })
+            .optional()
         })
-        .optional()
-    })
-    .map_err(db_error)
+        .map_err(db_error)?;
+    row.map(
+        |(fingerprint, done, claimed_at, completed_at, status, body)| {
+            KeyRecord::from_columns(fingerprint, done, claimed_at, completed_at, status, body)
+        },
+    )
+    .transpose()
 }
 
 pub(crate) fn claim(
@@ -71,16 +49,10 @@ pub(crate) fn claim(
     now: i64,
     lease_seconds: i64,
 ) -> Result<IdempotencyClaim, StoreError> {
-    if let Some(row) = key_row(conn, tenant, key)? {
-        if row.binds_at(now, lease_seconds) {
-            return Ok(if row.fingerprint != fingerprint {
-                IdempotencyClaim::Mismatch
-            } else if row.done {
-                IdempotencyClaim::Done(row.response()?)
-            } else {
-                IdempotencyClaim::InFlight
-            });
-        }
+    let found = key_record(conn, tenant, key)?
+        .and_then(|record| record.claim_by(fingerprint, now, lease_seconds));
+    if let Some(claim) = found {
+        return Ok(claim);
     }
     conn.prepare_cached(
         "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, claimed_at) \
