@@ -9,7 +9,7 @@ use crate::model::{
     BillId, Commission, Coupon, CouponId, Customer, Discount, GoodName, InitialStatus, Item,
     Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner, NewTenant, NotificationUrls,
     Order, OrderExtras, PartnerEntry, PartnerId, PayStatus, Payment, Product, ProductId,
-    ProductPatch, ProductSpec, Tenant, TenantSettings, Utm,
+    ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings, Utm,
 };
 use crate::order::{OrderEventKind, StatusChange, StatusRefusal, DUPLICATE_WINDOW_SECONDS};
 use crate::ports::{
@@ -159,6 +159,42 @@ async fn created(store: &dyn Store, tenant: &Tenant, order: NewOrder, now: i64) 
         CreatedOrder::Created(id) => id,
         other => panic!("expected a new order, got {other:?}"),
     }
+}
+
+/// Identical concurrent creations: exactly one made an order, every other one was told it is
+/// a duplicate of that order.
+pub fn assert_one_created_rest_duplicates(results: &[CreatedOrder]) {
+    let made: Vec<BillId> = results
+        .iter()
+        .filter_map(|r| match r {
+            CreatedOrder::Created(id) => Some(*id),
+            CreatedOrder::Duplicate(_) => None,
+        })
+        .collect();
+    assert_eq!(made.len(), 1, "exactly one order is created: {results:?}");
+    let duplicates = results
+        .iter()
+        .filter(|r| **r == CreatedOrder::Duplicate(made[0]))
+        .count();
+    assert_eq!(duplicates, results.len() - 1, "{results:?}");
+}
+
+/// Replaces the items of a stored order, as no method does, to put the store in a state a test
+/// needs.
+async fn replace_items(store: &dyn Store, tenant: TenantId, bill_id: BillId, items: Vec<Item>) {
+    let update = store
+        .update_order(
+            tenant,
+            bill_id,
+            NOW,
+            Box::new(move |order: &mut Order| {
+                order.items = items;
+                Ok(Vec::new())
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(update, OrderUpdate::Applied(Vec::new()));
 }
 
 fn bill(n: i64) -> BillId {
@@ -798,20 +834,7 @@ pub async fn duplicate_rule_reports_the_highest_bill_id(store: &dyn Store) {
     )
     .await;
     // Make the newer order match as well, so that two orders qualify.
-    let items = wanted.clone();
-    let update = store
-        .update_order(
-            t.id,
-            high,
-            NOW,
-            Box::new(move |order: &mut Order| {
-                order.items = items;
-                Ok(Vec::new())
-            }),
-        )
-        .await
-        .unwrap();
-    assert_eq!(update, OrderUpdate::Applied(Vec::new()));
+    replace_items(store, t.id, high, wanted.clone()).await;
     assert!(high > low);
     assert_eq!(
         create(store, &t, new_order("h@example.com", wanted), NOW + 2).await,
@@ -1103,19 +1126,7 @@ pub async fn concurrent_identical_orders_make_one(store: &dyn Store) {
         .into_iter()
         .map(|r| r.expect("create order"))
         .collect();
-    let made: Vec<BillId> = results
-        .iter()
-        .filter_map(|r| match r {
-            CreatedOrder::Created(id) => Some(*id),
-            CreatedOrder::Duplicate(_) => None,
-        })
-        .collect();
-    assert_eq!(made.len(), 1, "exactly one order is created: {results:?}");
-    let duplicates = results
-        .iter()
-        .filter(|r| **r == CreatedOrder::Duplicate(made[0]))
-        .count();
-    assert_eq!(duplicates, 49, "{results:?}");
+    assert_one_created_rest_duplicates(&results);
 }
 
 pub async fn concurrent_distinct_orders_get_distinct_ids(store: &dyn Store) {
@@ -1428,19 +1439,7 @@ pub async fn partner_stats_count_paid_orders_in_the_window(store: &dyn Store) {
 
     // Should a change ever rewrite an order's items, the statistics follow.
     let items = vec![with_partners(item(&p, 10_000), &[(boris, 9)])];
-    let rewritten = store
-        .update_order(
-            t.id,
-            pending,
-            NOW,
-            Box::new(move |order: &mut Order| {
-                order.items = items;
-                Ok(Vec::new())
-            }),
-        )
-        .await
-        .unwrap();
-    assert_eq!(rewritten, OrderUpdate::Applied(Vec::new()));
+    replace_items(store, t.id, pending, items).await;
     assert_eq!(of(anna, None, None).await.unwrap(), stats(650, 2, 1));
     assert_eq!(of(boris, None, None).await.unwrap(), stats(9, 2, 2));
 }

@@ -8,7 +8,9 @@ use clickbill_domain::model::{
     Tenant, TenantId,
 };
 use clickbill_domain::order::{OrderEventKind, StatusChange};
-use clickbill_domain::store_suite::{new_order, new_tenant, NOW};
+use clickbill_domain::store_suite::{
+    assert_one_created_rest_duplicates, new_order, new_tenant, NOW,
+};
 use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::{
     CreatedOrder, DueTimer, IdempotencyClaim, OrderUpdate, Store, StoreError, StoredResponse,
@@ -133,19 +135,7 @@ async fn identical_orders_on_every_replica_make_one() {
         .into_iter()
         .map(|r| r.expect("create order"))
         .collect();
-    let made: Vec<BillId> = results
-        .iter()
-        .filter_map(|r| match r {
-            CreatedOrder::Created(id) => Some(*id),
-            CreatedOrder::Duplicate(_) => None,
-        })
-        .collect();
-    assert_eq!(made.len(), 1, "exactly one order is created: {results:?}");
-    let duplicates = results
-        .iter()
-        .filter(|r| **r == CreatedOrder::Duplicate(made[0]))
-        .count();
-    assert_eq!(duplicates, 49, "{results:?}");
+    assert_one_created_rest_duplicates(&results);
     assert_eq!(r.stores[2].count(Collection::Orders).await.unwrap(), 1);
 }
 
