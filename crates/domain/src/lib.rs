@@ -14,6 +14,7 @@ pub mod transfer;
 
 pub use clock::{Clock, SystemClock};
 pub use ports::{
-    CreatedOrder, DueTimer, IdempotencyClaim, KeyRecord, OrderChange, OrderTime, OrderUpdate,
-    PartnerStats, Store, StoreError, StoredResponse, TimeWindow, IDEMPOTENCY_KEY_LIFETIME,
+    CreatedOrder, DueTimer, FiredTimers, IdempotencyClaim, KeyRecord, OrderChange, OrderTime,
+    OrderUpdate, PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
+    IDEMPOTENCY_KEY_LIFETIME,
 };

@@ -77,11 +77,20 @@ pub struct PartnerStats {
     pub sub_partners: u64,
 }
 
-/// An order whose auto-cancel time has passed, as found by [`Store::due_auto_cancels`].
+/// An order whose auto-cancel time had passed when [`Store::fire_due_auto_cancels`] took it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DueTimer {
     pub tenant: TenantId,
     pub bill_id: BillId,
+}
+
+/// What one call of [`Store::fire_due_auto_cancels`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FiredTimers {
+    /// How many due timers it took, cancelled or not; fewer than asked means none is left.
+    pub taken: usize,
+    /// The orders it cancelled, in the order it took them.
+    pub cancelled: Vec<DueTimer>,
 }
 
 /// A response remembered under an `Idempotency-Key` (SPEC §17).
@@ -313,10 +322,18 @@ pub trait Store: Send + Sync + 'static {
         status: Option<PayStatus>,
     ) -> Result<Vec<Order>, StoreError>;
 
-    /// Up to `limit` non-deleted orders of any tenant whose auto-cancel time is at or before
-    /// `now`, earliest first. The caller cancels them through [`Store::update_order`], which
-    /// rechecks the timer, so running this concurrently or twice cancels nothing twice.
-    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError>;
+    /// Takes up to `limit` non-deleted orders of any tenant whose auto-cancel time is at or
+    /// before `now`, earliest first, and fires each timer ([`Order::fire_auto_cancel`]) in the
+    /// write transaction that records its `cancel_order` event. Concurrent calls, from this
+    /// process or another replica, take disjoint orders without waiting for each other, and a
+    /// fired timer is gone, so no order is cancelled twice.
+    ///
+    /// [`Order::fire_auto_cancel`]: crate::model::Order::fire_auto_cancel
+    async fn fire_due_auto_cancels(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<FiredTimers, StoreError>;
 
     /// Claims `key` for a request with `fingerprint` at server time `now`. A completed key is
     /// remembered until `now` passes its completion by [`IDEMPOTENCY_KEY_LIFETIME`]; a claim

@@ -56,7 +56,7 @@ macro_rules! store_suite_tests {
             orders_created_in_a_final_state,
             orders_in_window_by_creation_and_payment,
             orders_by_email_filter_by_status,
-            due_auto_cancels_across_tenants,
+            due_auto_cancels_fire_across_tenants,
             idempotency_keys_claim_complete_and_expire,
         );
     };
@@ -1796,9 +1796,10 @@ pub async fn orders_by_email_filter_by_status(store: &dyn Store) {
     );
 }
 
-/// The auto-cancel sweep sees every tenant's due timers, earliest first, up to its limit; a
-/// deleted, cancelled or paid order has no timer left.
-pub async fn due_auto_cancels_across_tenants(store: &dyn Store) {
+/// The auto-cancel sweep fires every tenant's due timers, earliest first, up to its limit; a
+/// deleted, cancelled or paid order has no timer left, and a part-paid one loses its timer
+/// without being cancelled.
+pub async fn due_auto_cancels_fire_across_tenants(store: &dyn Store) {
     // Timers long before the suite's clock, so that other tests' timers never fall due here.
     const BASE: i64 = 1_000;
     let a = tenant(store, "suite-timers-a").await;
@@ -1815,7 +1816,7 @@ pub async fn due_auto_cancels_across_tenants(store: &dyn Store) {
     let a10 = created(store, &a, timed(&pa, Some(BASE + 10)), NOW).await;
     let a5 = created(store, &a, timed(&pa, Some(BASE + 5)), NOW).await;
     let a20 = created(store, &a, timed(&pa, Some(BASE + 20)), NOW).await;
-    created(store, &a, timed(&pa, None), NOW).await;
+    let untimed = created(store, &a, timed(&pa, None), NOW).await;
     let a_deleted = created(store, &a, timed(&pa, Some(BASE + 1)), NOW).await;
     assert!(store.delete_order(a.id, a_deleted).await.unwrap());
     let a_cancelled = created(store, &a, timed(&pa, Some(BASE + 2)), NOW).await;
@@ -1824,31 +1825,72 @@ pub async fn due_auto_cancels_across_tenants(store: &dyn Store) {
     change_status(store, &a, a_paid, paid_on(NOW)).await;
     let b15 = created(store, &b, timed(&pb, Some(BASE + 15)), NOW).await;
     let b7 = created(store, &b, timed(&pb, Some(BASE + 7)), NOW).await;
+    let b_part_paid = created(store, &b, timed(&pb, Some(BASE + 8)), NOW).await;
+    let part_payment = store
+        .update_order(
+            b.id,
+            b_part_paid,
+            NOW,
+            Box::new(|order| {
+                order.payments.push(Payment {
+                    amount: Money::from_minor(100),
+                    at: NOW,
+                });
+                Ok(Vec::new())
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(part_payment, OrderUpdate::Applied(_)));
 
-    let due = |now: i64, limit: usize| async move {
-        store
-            .due_auto_cancels(now, limit)
-            .await
-            .unwrap()
-            .into_iter()
+    let fire = |now: i64, limit: usize| async move {
+        let fired = store.fire_due_auto_cancels(now, limit).await.unwrap();
+        let cancelled: Vec<_> = fired
+            .cancelled
+            .iter()
             .map(|d| (d.tenant, d.bill_id))
-            .collect::<Vec<_>>()
+            .collect();
+        (fired.taken, cancelled)
     };
-    assert_eq!(due(BASE + 4, 10).await, []);
+    assert_eq!(fire(BASE + 4, 10).await, (0, vec![]));
+    assert_eq!(fire(BASE + 5, 0).await, (0, vec![]));
     assert_eq!(
-        due(BASE + 5, 10).await,
-        [(a.id, a5)],
+        fire(BASE + 5, 10).await,
+        (1, vec![(a.id, a5)]),
         "due at its own second"
     );
     assert_eq!(
-        due(BASE + 15, 10).await,
-        [(a.id, a5), (b.id, b7), (a.id, a10), (b.id, b15)]
+        fire(BASE + 15, 2).await,
+        (2, vec![(b.id, b7)]),
+        "earliest first; the part-paid order loses its timer uncancelled"
     );
-    assert_eq!(due(BASE + 15, 2).await, [(a.id, a5), (b.id, b7)]);
-    assert_eq!(due(BASE + 15, 0).await, []);
-    let everything = due(BASE + 20, 10).await;
-    assert_eq!(everything.len(), 5);
-    assert_eq!(everything.last(), Some(&(a.id, a20)));
+    assert_eq!(
+        fire(BASE + 15, 10).await,
+        (2, vec![(a.id, a10), (b.id, b15)])
+    );
+    assert_eq!(
+        fire(BASE + 15, 10).await,
+        (0, vec![]),
+        "fired timers are gone"
+    );
+    assert_eq!(fire(BASE + 20, 10).await, (1, vec![(a.id, a20)]));
+
+    let status = |t: TenantId, bill: BillId| async move {
+        let order = store.order(t, bill).await.unwrap().unwrap();
+        (order.pay_status, order.auto_cancel_at)
+    };
+    for (t, bill) in [
+        (a.id, a5),
+        (a.id, a10),
+        (a.id, a20),
+        (b.id, b7),
+        (b.id, b15),
+    ] {
+        assert_eq!(status(t, bill).await, (PayStatus::Cancel, None), "{bill}");
+    }
+    assert_eq!(status(b.id, b_part_paid).await, (PayStatus::Waiting, None));
+    assert_eq!(status(a.id, untimed).await, (PayStatus::Waiting, None));
+    assert_eq!(status(a.id, a_paid).await.0, PayStatus::Paid);
 }
 
 /// SPEC §17: a key is claimed once; the same request meanwhile is in flight, another one is a

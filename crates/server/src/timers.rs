@@ -1,19 +1,20 @@
 //! Background sweeps: the auto-cancel timer (SPEC §9.5.6), which cancels waiting, unpaid orders
 //! whose auto-cancel time has passed, and forgetting expired idempotency keys (SPEC §17).
 //!
-//! Exactly once, also across restarts and with several servers on one database: the sweep only
-//! finds candidates; each cancellation runs inside [`Store::update_order`], which rechecks the
-//! timer on the order's current state in the write transaction and removes it in the same commit
-//! that records the `cancel_order` event. A second sweep (or another replica) finds nothing left.
+//! Exactly once, also across restarts and with several servers on one database: the store fires
+//! each timer in the write transaction that removes it and records the `cancel_order` event, and
+//! concurrent sweeps (another replica's) take disjoint orders
+//! ([`Store::fire_due_auto_cancels`]).
 
-use clickbill_domain::{Clock, DueTimer, OrderUpdate, Store, StoreError};
+use clickbill_domain::{Clock, Store, StoreError};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How many due orders one store query hands out; a sweep repeats until fewer come back.
-const BATCH: usize = 200;
+/// How many due orders one write transaction takes; small, so the rows are locked briefly. A
+/// sweep repeats until fewer come back.
+const BATCH: usize = 50;
 
 /// How often expired idempotency keys are deleted, in server seconds. They are only looked up
 /// by key, so keeping them a while past their lifetime costs disk, not correctness.
@@ -55,26 +56,16 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duratio
 pub async fn sweep(store: &dyn Store, now: i64) -> Result<u64, StoreError> {
     let mut cancelled = 0;
     loop {
-        let due = store.due_auto_cancels(now, BATCH).await?;
-        for DueTimer { tenant, bill_id } in &due {
-            let outcome = store
-                .update_order(
-                    *tenant,
-                    *bill_id,
-                    now,
-                    Box::new(move |order| Ok(order.fire_auto_cancel(now))),
-                )
-                .await?;
-            if matches!(outcome, OrderUpdate::Applied(ref events) if !events.is_empty()) {
-                cancelled += 1;
-                tracing::info!(
-                    tenant = tenant.0,
-                    bill_id = bill_id.get(),
-                    "order auto-cancelled"
-                );
-            }
+        let fired = store.fire_due_auto_cancels(now, BATCH).await?;
+        for timer in &fired.cancelled {
+            cancelled += 1;
+            tracing::info!(
+                tenant = timer.tenant.0,
+                bill_id = timer.bill_id.get(),
+                "order auto-cancelled"
+            );
         }
-        if due.len() < BATCH {
+        if fired.taken < BATCH {
             return Ok(cancelled);
         }
     }

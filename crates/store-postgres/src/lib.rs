@@ -48,7 +48,7 @@ use clickbill_domain::model::{
 };
 use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::{
-    CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
     Store, StoreError, StoredResponse, TimeWindow,
 };
 use connect::{connector, Connector};
@@ -426,9 +426,15 @@ impl Store for PostgresStore {
         Ok(orders::by_email(&client, tenant, email, status).await?)
     }
 
-    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
-        let client = connection(&self.pool).await?;
-        Ok(orders::due_auto_cancels(&client, now, limit).await?)
+    async fn fire_due_auto_cancels(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<FiredTimers, StoreError> {
+        write(&self.pool, |tx| {
+            Box::pin(orders::fire_due_auto_cancels(tx, now, limit))
+        })
+        .await
     }
 
     async fn claim_idempotency_key(

@@ -16,8 +16,8 @@ use clickbill_domain::model::{
 };
 use clickbill_domain::order::{is_duplicate, OrderEventKind, DUPLICATE_WINDOW_SECONDS};
 use clickbill_domain::{
-    CreatedOrder, DueTimer, OrderChange, OrderTime, OrderUpdate, PartnerStats, StoreError,
-    TimeWindow,
+    CreatedOrder, DueTimer, FiredTimers, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    StoreError, TimeWindow,
 };
 use clickbill_protocol::value::Money;
 use clickbill_store_codec::{
@@ -582,26 +582,43 @@ pub(crate) async fn by_email<C: GenericClient>(
 }
 
 /// The partial index holds the timers in the order the sweep takes them, so the statement
-/// reads no more index entries than it returns.
+/// reads no more index entries than it returns. `SKIP LOCKED` hands each concurrent sweep
+/// (another replica's, say) orders no other sweep holds, instead of making it wait for them;
+/// a row whose timer another sweep fired meanwhile is rechecked after its lock and left out.
 pub(crate) const SELECT_DUE_AUTO_CANCELS: &str = "SELECT tenant_id, bill_id FROM orders \
      WHERE auto_cancel_at IS NOT NULL AND auto_cancel_at <= $1 AND NOT deleted \
-     ORDER BY auto_cancel_at, tenant_id, bill_id LIMIT $2";
+     ORDER BY auto_cancel_at, tenant_id, bill_id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
-pub(crate) async fn due_auto_cancels<C: GenericClient>(
+/// Takes and fires the due timers in the caller's transaction; the rows stay locked until it
+/// ends, so the timers are gone for every other sweep by the time they can see the rows again.
+pub(crate) async fn fire_due_auto_cancels<C: GenericClient>(
     client: &C,
     now: i64,
     limit: usize,
-) -> Result<Vec<DueTimer>, Failure> {
+) -> Result<FiredTimers, Failure> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let found = rows(client, SELECT_DUE_AUTO_CANCELS, &[&now, &limit]).await?;
-    found
-        .iter()
-        .map(|row| {
-            let tenant = TenantId(row.try_get(0)?);
-            let bill_id = BillId::new(row.try_get(1)?).ok_or_else(|| corrupt("bill id"))?;
-            Ok(DueTimer { tenant, bill_id })
-        })
-        .collect()
+    let mut fired = FiredTimers {
+        taken: found.len(),
+        cancelled: Vec::new(),
+    };
+    for row in &found {
+        let tenant = TenantId(row.try_get(0)?);
+        let bill_id = BillId::new(row.try_get(1)?).ok_or_else(|| corrupt("bill id"))?;
+        let fire: OrderChange = Box::new(move |order| Ok(order.fire_auto_cancel(now)));
+        let outcome = update(
+            client,
+            tenant,
+            bill_id,
+            Arc::new(Mutex::new(Some(fire))),
+            now,
+        )
+        .await?;
+        if matches!(outcome, OrderUpdate::Applied(ref events) if !events.is_empty()) {
+            fired.cancelled.push(DueTimer { tenant, bill_id });
+        }
+    }
+    Ok(fired)
 }
 
 /// Earnings come from the fee index joined with each order's current state, sub-partners from

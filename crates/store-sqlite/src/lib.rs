@@ -34,7 +34,7 @@ use clickbill_domain::model::{
     TenantId,
 };
 use clickbill_domain::{
-    CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
     Store, StoreError, StoredResponse, TimeWindow,
 };
 use readers::Readers;
@@ -423,8 +423,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
-        self.read(move |c| orders::due_auto_cancels(c, now, limit))
+    async fn fire_due_auto_cancels(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<FiredTimers, StoreError> {
+        self.write(move |c| orders::fire_due_auto_cancels(c, now, limit))
             .await
     }
 

@@ -12,8 +12,8 @@ use clickbill_domain::model::{
 };
 use clickbill_domain::order::{is_duplicate, OrderEventKind, DUPLICATE_WINDOW_SECONDS};
 use clickbill_domain::{
-    CreatedOrder, DueTimer, OrderChange, OrderTime, OrderUpdate, PartnerStats, StoreError,
-    TimeWindow,
+    CreatedOrder, DueTimer, FiredTimers, OrderChange, OrderTime, OrderUpdate, PartnerStats,
+    StoreError, TimeWindow,
 };
 use clickbill_protocol::value::Money;
 use rusqlite::types::ToSql;
@@ -519,7 +519,29 @@ pub(crate) fn by_email(
     )
 }
 
-pub(crate) fn due_auto_cancels(
+/// Runs as one job of the writer thread, the database's only writer, so no other sweep can take
+/// the same orders meanwhile.
+pub(crate) fn fire_due_auto_cancels(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<FiredTimers, StoreError> {
+    let due = due_auto_cancels(conn, now, limit)?;
+    let mut fired = FiredTimers {
+        taken: due.len(),
+        cancelled: Vec::new(),
+    };
+    for timer in due {
+        let fire: OrderChange = Box::new(move |order| Ok(order.fire_auto_cancel(now)));
+        let outcome = update(conn, timer.tenant, timer.bill_id, fire, now)?;
+        if matches!(outcome, OrderUpdate::Applied(ref events) if !events.is_empty()) {
+            fired.cancelled.push(timer);
+        }
+    }
+    Ok(fired)
+}
+
+fn due_auto_cancels(
     conn: &Connection,
     now: i64,
     limit: usize,

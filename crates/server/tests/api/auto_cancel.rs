@@ -95,12 +95,15 @@ async fn due_orders_are_cancelled_once_and_others_are_left_alone() {
     app.restart().await;
     let_sweeps_run().await;
     assert_eq!(stored(&app, at_moment).await.unwrap(), cancelled);
-    assert!(app
-        .store
-        .due_auto_cancels(EXAMPLES_TIME + 100, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        app.store
+            .fire_due_auto_cancels(EXAMPLES_TIME + 100, 10)
+            .await
+            .unwrap()
+            .taken,
+        0,
+        "no timer is left to fire"
+    );
     assert_eq!(status(&app, by_product).await, PayStatus::Waiting);
 
     app.clock.set(EXAMPLES_TIME + PRODUCT_DELAY);
@@ -114,12 +117,15 @@ async fn due_orders_are_cancelled_once_and_others_are_left_alone() {
     );
     assert_eq!(status(&app, paid).await, PayStatus::Paid);
     assert_eq!(stored(&app, deleted).await, None);
-    assert!(app
-        .store
-        .due_auto_cancels(EXAMPLES_TIME + PRODUCT_DELAY * 10, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        app.store
+            .fire_due_auto_cancels(EXAMPLES_TIME + PRODUCT_DELAY * 10, 10)
+            .await
+            .unwrap()
+            .taken,
+        0,
+        "no timer is left to fire"
+    );
 
     // The cancellation is an ordinary one: the order answers like any cancelled order.
     let details = app

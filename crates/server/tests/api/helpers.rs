@@ -8,7 +8,7 @@ use clickbill_domain::model::{
     ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
 };
 use clickbill_domain::{
-    Clock, CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
+    Clock, CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
     PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
 };
 use clickbill_protocol::value::{Login, Money, Percent};
@@ -255,9 +255,13 @@ impl Store for FaultyStore {
         self.check()?;
         self.inner.orders_by_email(tenant, email, status).await
     }
-    async fn due_auto_cancels(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+    async fn fire_due_auto_cancels(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<FiredTimers, StoreError> {
         self.check()?;
-        self.inner.due_auto_cancels(now, limit).await
+        self.inner.fire_due_auto_cancels(now, limit).await
     }
     async fn claim_idempotency_key(
         &self,

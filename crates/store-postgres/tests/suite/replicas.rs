@@ -13,7 +13,7 @@ use clickbill_domain::store_suite::{
 };
 use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::{
-    CreatedOrder, DueTimer, IdempotencyClaim, OrderUpdate, Store, StoreError, StoredResponse,
+    CreatedOrder, FiredTimers, IdempotencyClaim, Store, StoreError, StoredResponse,
 };
 use clickbill_protocol::value::{Money, Percent};
 use clickbill_store_postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
@@ -241,27 +241,15 @@ async fn one_replica_wins_an_idempotency_key() {
     }
 }
 
-/// The server's auto-cancel sweep: cancel what is due through `update_order`, which rechecks.
-async fn sweep(store: Arc<PostgresStore>, now: i64) -> u64 {
-    let mut cancelled = 0;
+/// The server's auto-cancel sweep, in small batches: (orders cancelled, timers taken).
+async fn sweep(store: Arc<PostgresStore>, now: i64) -> (usize, usize) {
+    let (mut cancelled, mut taken) = (0, 0);
     loop {
-        let due = store.due_auto_cancels(now, 7).await.expect("due timers");
-        for DueTimer { tenant, bill_id } in &due {
-            let outcome = store
-                .update_order(
-                    *tenant,
-                    *bill_id,
-                    now,
-                    Box::new(move |order| Ok(order.fire_auto_cancel(now))),
-                )
-                .await
-                .expect("update order");
-            if matches!(outcome, OrderUpdate::Applied(ref events) if !events.is_empty()) {
-                cancelled += 1;
-            }
-        }
-        if due.len() < 7 {
-            return cancelled;
+        let fired = store.fire_due_auto_cancels(now, 3).await.expect("sweep");
+        cancelled += fired.cancelled.len();
+        taken += fired.taken;
+        if fired.taken < 3 {
+            return (cancelled, taken);
         }
     }
 }
@@ -296,8 +284,11 @@ async fn replicas_sweeping_at_once_cancel_each_order_once() {
     }
 
     let sweeps = (0..9).map(|n| sweep(r.turn(n), NOW)).collect();
-    let cancelled: u64 = in_parallel(sweeps).await.into_iter().sum();
+    let outcomes = in_parallel(sweeps).await;
+    let cancelled: usize = outcomes.iter().map(|(cancelled, _)| cancelled).sum();
+    let taken: usize = outcomes.iter().map(|(_, taken)| taken).sum();
     assert_eq!(cancelled, 34, "each due order is cancelled by one sweep");
+    assert_eq!(taken, 34, "concurrent sweeps share the work: {outcomes:?}");
 
     let mut cancels: BTreeMap<(TenantId, BillId), usize> = BTreeMap::new();
     for (tenant, bill_id, kind) in events(&*r.stores[1]).await {
@@ -319,11 +310,10 @@ async fn replicas_sweeping_at_once_cancel_each_order_once() {
         let order = r.stores[2].order(*tenant, *bill_id).await.unwrap().unwrap();
         assert_eq!(order.pay_status, PayStatus::Waiting);
     }
-    assert!(r.stores[0]
-        .due_auto_cancels(NOW, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        r.stores[0].fire_due_auto_cancels(NOW, 100).await.unwrap(),
+        FiredTimers::default()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
