@@ -14,6 +14,7 @@ use clickbill_domain::transfer::{Collection, Key, Record, StoredEvent};
 use clickbill_domain::StoreError;
 use clickbill_store_codec::corrupt;
 use deadpool_postgres::GenericClient;
+use futures_util::future::try_join_all;
 use std::collections::BTreeMap;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
@@ -142,6 +143,22 @@ struct Highest {
 }
 
 impl Highest {
+    fn note(&mut self, record: &Record) {
+        match record {
+            Record::Tenant(tenant) => raise(&mut self.tenant, tenant.id.0),
+            Record::Product {
+                tenant, product, ..
+            } => self.of_tenant(*tenant, "product", product.id.0),
+            Record::Coupon { tenant, coupon } => self.of_tenant(*tenant, "coupon", coupon.id.0),
+            Record::Partner { tenant, partner } => self.of_tenant(*tenant, "partner", partner.id.0),
+            Record::Manager { tenant, manager } => self.of_tenant(*tenant, "manager", manager.id.0),
+            Record::Order { tenant, order, .. } => {
+                self.of_tenant(*tenant, "bill", order.bill_id.get())
+            }
+            Record::Event(event) => raise(&mut self.event, event.id),
+        }
+    }
+
     fn of_tenant(&mut self, tenant: TenantId, sequence: &'static str, id: i64) {
         let highest = self.per_tenant.entry((tenant, sequence)).or_insert(id);
         *highest = (*highest).max(id);
@@ -159,11 +176,20 @@ pub(crate) async fn import<C: GenericClient>(
             keep_statistics_fresh(client, table).await?;
         }
     }
+    // The writes are sent without waiting for each answer: tokio-postgres pipelines the
+    // statements of concurrent calls on one connection, in the order they are first polled, and
+    // `try_join_all` polls in record order. A record's own statements still go in sequence, and
+    // the first error reported is that of the earliest failing record, since every statement
+    // after a failure fails only because the transaction is aborted.
+    try_join_all(records.iter().map(|record| async move {
+        write_record(client, record)
+            .await
+            .map_err(|failure| naming_the_key(failure, record))
+    }))
+    .await?;
     let mut highest = Highest::default();
     for record in records {
-        write_record(client, record, &mut highest)
-            .await
-            .map_err(|failure| naming_the_key(failure, record))?;
+        highest.note(record);
     }
     for ((tenant, sequence), id) in highest.per_tenant {
         keep_number(client, tenant, sequence, id).await?;
@@ -224,45 +250,23 @@ async fn keep_statistics_fresh<C: GenericClient>(client: &C, table: &str) -> Res
     Ok(())
 }
 
-/// Writes one record with its ids and notes the ids for the sequences.
-async fn write_record<C: GenericClient>(
-    client: &C,
-    record: &Record,
-    highest: &mut Highest,
-) -> Result<(), Failure> {
+/// Writes one record with its ids.
+async fn write_record<C: GenericClient>(client: &C, record: &Record) -> Result<(), Failure> {
     match record {
-        Record::Tenant(tenant) => {
-            insert_tenant(client, tenant).await?;
-            raise(&mut highest.tenant, tenant.id.0);
-        }
+        Record::Tenant(tenant) => insert_tenant(client, tenant).await,
         Record::Product {
             tenant,
             product,
             deleted,
-        } => {
-            insert_product(client, *tenant, product, *deleted).await?;
-            highest.of_tenant(*tenant, "product", product.id.0);
-        }
-        Record::Coupon { tenant, coupon } => {
-            insert_coupon(client, *tenant, coupon).await?;
-            highest.of_tenant(*tenant, "coupon", coupon.id.0);
-        }
-        Record::Partner { tenant, partner } => {
-            insert_partner(client, *tenant, partner).await?;
-            highest.of_tenant(*tenant, "partner", partner.id.0);
-        }
-        Record::Manager { tenant, manager } => {
-            insert_manager(client, *tenant, manager).await?;
-            highest.of_tenant(*tenant, "manager", manager.id.0);
-        }
+        } => insert_product(client, *tenant, product, *deleted).await,
+        Record::Coupon { tenant, coupon } => insert_coupon(client, *tenant, coupon).await,
+        Record::Partner { tenant, partner } => insert_partner(client, *tenant, partner).await,
+        Record::Manager { tenant, manager } => insert_manager(client, *tenant, manager).await,
         Record::Order {
             tenant,
             order,
             deleted,
-        } => {
-            insert(client, *tenant, order, *deleted).await?;
-            highest.of_tenant(*tenant, "bill", order.bill_id.get());
-        }
+        } => insert(client, *tenant, order, *deleted).await,
         Record::Event(event) => {
             insert_event(
                 client,
@@ -272,11 +276,9 @@ async fn write_record<C: GenericClient>(
                 event.kind,
                 event.at,
             )
-            .await?;
-            raise(&mut highest.event, event.id);
+            .await
         }
     }
-    Ok(())
 }
 
 /// A conflict says which record met a row already there.

@@ -31,10 +31,9 @@ use crate::support::{bin, run_command, run_on, Outcome, PostgresDatabase, Scratc
 /// The databases these tests create on the PostgreSQL server, and what a skip leaves undone.
 const COPY_DATABASE_PREFIX: &str = "clickbill_copy";
 const NOTHING_COPIED: &str = "NOTHING WAS COPIED INTO POSTGRESQL";
-/// Orders of the large copy into PostgreSQL when CLICKBILL_COPY_TEST_ORDERS does not say: a
-/// tenth of the 100,000 keeps the suite quick; set the variable to 100000 for the full
-/// size.
-const LARGE_COPY_ORDERS: usize = 10_000;
+/// Orders of the large copy into PostgreSQL when CLICKBILL_COPY_TEST_ORDERS does not say (a
+/// smaller number makes a quick local run).
+const LARGE_COPY_ORDERS: usize = 100_000;
 /// Orders of the copies that are interrupted: enough for a hundred pages.
 const INTERRUPTED_ORDERS: usize = 10_000;
 /// Orders compared between the servers on both sides of a copy.
