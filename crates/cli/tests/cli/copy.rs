@@ -36,8 +36,11 @@ const NOTHING_COPIED: &str = "NOTHING WAS COPIED INTO POSTGRESQL";
 const LARGE_COPY_ORDERS: usize = 100_000;
 /// Orders of the copies that are interrupted: enough for a hundred pages.
 const INTERRUPTED_ORDERS: usize = 10_000;
-/// Orders compared between the servers on both sides of a copy.
+/// Orders compared between the servers on both sides of a copy, unless
+/// CLICKBILL_COPY_COMPARE=all asks for every one (as `bench/copy-check` does).
 const SAMPLE: usize = 1000;
+/// Requests in flight to each server while comparing.
+const COMPARERS: usize = 8;
 /// The server time the seeded orders were created at.
 const NOW: i64 = 1_700_000_000;
 /// Orders that [`seed`] creates through the store's own path; the rest it imports.
@@ -390,26 +393,46 @@ fn assert_same_answers(source_url: &str, target_url: &str, seeded: &Seeded) {
             .expect("a client")
     };
     let (source_client, target_client) = (client(&source), client(&target));
-    let step = (seeded.orders / SAMPLE).max(1);
+    let every_order = std::env::var("CLICKBILL_COPY_COMPARE").is_ok_and(|v| v == "all");
+    let step = if every_order {
+        1
+    } else {
+        (seeded.orders / SAMPLE).max(1)
+    };
     let mut bill_ids: Vec<i64> = (1..=seeded.orders as i64).step_by(step).collect();
     bill_ids.push(seeded.deleted_bill_id);
+    let compared = bill_ids.len();
+    let started = Instant::now();
+    let bill_ids = Arc::new(bill_ids);
+    let deleted_bill_id = seeded.deleted_bill_id;
     runtime().block_on(async {
-        for bill_id in bill_ids {
-            let params = vec![(Param::from("bill_id"), Data::Int(bill_id))];
-            let theirs = target_client.call("getOrderDetails", params.clone());
-            let (ours, theirs) =
-                tokio::join!(source_client.call("getOrderDetails", params), theirs);
-            let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
-            assert_eq!(
-                String::from_utf8_lossy(&theirs.body),
-                String::from_utf8_lossy(&ours.body),
-                "getOrderDetails {bill_id}"
-            );
-            assert_eq!(
-                ours.error_code == 0,
-                bill_id != seeded.deleted_bill_id,
-                "{bill_id}: {ours:?}"
-            );
+        let mut comparers = tokio::task::JoinSet::new();
+        for first in 0..COMPARERS {
+            let (ours, theirs) = (source_client.clone(), target_client.clone());
+            let bill_ids = Arc::clone(&bill_ids);
+            comparers.spawn(async move {
+                for &bill_id in bill_ids.iter().skip(first).step_by(COMPARERS) {
+                    let params = vec![(Param::from("bill_id"), Data::Int(bill_id))];
+                    let theirs = theirs.call("getOrderDetails", params.clone());
+                    let (ours, theirs) = tokio::join!(ours.call("getOrderDetails", params), theirs);
+                    let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
+                    assert_eq!(
+                        String::from_utf8_lossy(&theirs.body),
+                        String::from_utf8_lossy(&ours.body),
+                        "getOrderDetails {bill_id}"
+                    );
+                    assert_eq!(
+                        ours.error_code == 0,
+                        bill_id != deleted_bill_id,
+                        "{bill_id}: {ours:?}"
+                    );
+                }
+            });
+        }
+        while let Some(finished) = comparers.join_next().await {
+            if let Err(failure) = finished {
+                std::panic::resume_unwind(failure.into_panic());
+            }
         }
         let goods = (
             source_client.call("GetAllGoods", Vec::new()).await.unwrap(),
@@ -417,6 +440,11 @@ fn assert_same_answers(source_url: &str, target_url: &str, seeded: &Seeded) {
         );
         assert_eq!(goods.0.body, goods.1.body, "GetAllGoods");
     });
+    eprintln!(
+        "getOrderDetails byte for byte alike on both sides for {compared} of {compared} orders \
+         compared (every order: {every_order}) in {:?}",
+        started.elapsed()
+    );
 }
 
 /// The target numbers new rows above the copied ones: a new order through its server, a new
