@@ -1,7 +1,7 @@
 //! `clickbill serve`: open (and migrate) the database, serve the API until SIGINT/SIGTERM, then
 //! shut down gracefully.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +32,11 @@ specification is created when absent, and commands that call it are printed.";
 const AFTER_HELP: &str = "\
 Output: the first line on standard output is `clickbill listening on http://ADDR` (with the real
 port when --listen asks for port 0); --sandbox adds example commands after it. Log lines go to
-standard error; RUST_LOG sets their filter (default: info, start-up and shut-down only; requests
-are not logged).
+standard error, as text or (--log-format json) one JSON object per line; RUST_LOG sets their
+filter (default: info, start-up and shut-down only; requests are logged only with --access-log).
+Every line logged while serving a request carries its request_id. --metrics-listen ADDR serves
+Prometheus metrics at http://ADDR/metrics (requests by method and error code, latency
+histograms, open connections, tenant cache, SQLite writer queue and batches, outbox backlog).
 
 SIGINT or SIGTERM stops the server gracefully: it stops accepting connections, lets requests in
 flight finish, commits what the database writer holds and exits 0. A second signal exits at once
@@ -80,12 +83,24 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..=60)
     )]
     auto_cancel_interval: u64,
+
+    /// Serve Prometheus metrics (GET /metrics) on this address, apart from the API.
+    #[arg(long, value_name = "ADDR", env = "CLICKBILL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+
+    /// Log lines as text or as one JSON object per line.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+
+    /// Log every API request (target clickbill::access, level info).
+    #[arg(long)]
+    access_log: bool,
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
     // A malformed URL is a usage error, told before anything starts.
     let database = Database::parse(&global.database)?;
-    init_logging();
+    clickbill_server::logging::init(args.log_format.parse()?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,6 +146,8 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     config.base_domains = args.base_domains.clone();
     config.trusted_proxies = args.trusted_proxies.clone();
     config.auto_cancel_interval = Duration::from_secs(args.auto_cancel_interval);
+    config.metrics_listen = args.metrics_listen;
+    config.access_log = args.access_log;
     let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {
@@ -140,6 +157,9 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     };
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(%metrics, "serving metrics");
+    }
     announce(addr, sandbox.as_ref());
 
     let served = app.run_until(signals.first()).await;
@@ -159,17 +179,6 @@ fn announce(addr: SocketAddr, sandbox: Option<&sandbox::Sandbox>) {
         let _ = out.write_all(sandbox::instructions(sandbox, addr).as_bytes());
     }
     let _ = out.flush();
-}
-
-/// Log lines to standard error, filtered by RUST_LOG (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// SIGINT and SIGTERM, registered up front.

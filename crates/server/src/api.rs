@@ -4,6 +4,7 @@
 use crate::body;
 use crate::config::ServerConfig;
 use crate::idempotency::{self, Admission, IdempotencyKey};
+use crate::logging;
 use crate::methods::{self, Call};
 use crate::tenants::TenantDirectory;
 use axum::body::Body;
@@ -19,7 +20,7 @@ use http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Everything a request handler needs, shared by all connections.
 pub struct AppState {
@@ -29,8 +30,9 @@ pub struct AppState {
     trusted_proxies: Vec<IpAddr>,
     read_timeout: Duration,
     idempotency_lease: Duration,
-    /// Numbers requests for the log lines of failures; never sent to clients.
+    /// Numbers requests for their log lines; never sent to clients.
     request_ids: AtomicU64,
+    access_log: bool,
 }
 
 impl AppState {
@@ -48,9 +50,23 @@ impl AppState {
             read_timeout: config.read_timeout,
             idempotency_lease: config.idempotency_lease,
             request_ids: AtomicU64::new(1),
+            access_log: config.access_log,
         }
     }
+
+    /// A fresh request id, unique within this process.
+    pub fn next_request_id(&self) -> u64 {
+        self.request_ids.fetch_add(1, Ordering::Relaxed)
+    }
 }
+
+/// The id of the request, set by the accept loop (see [`crate::logging`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestId(pub u64);
+
+/// The `error_code` of the envelope an `/api/*` response carries; absent on a replay.
+#[derive(Clone, Copy, Debug)]
+struct ApiCode(i64);
 
 /// The TCP peer of the connection a request came on, set by the accept loop.
 #[derive(Clone, Copy, Debug)]
@@ -76,8 +92,18 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
 
 /// Everything that is not another route: `/api/*` is the API, the rest is a plain 404.
 pub async fn fallback(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    if request.uri().path().starts_with(API_PREFIX) {
-        api(&state, request).await
+    if let Some(remainder) = request.uri().path().strip_prefix(API_PREFIX) {
+        let method = route(remainder).map_or("unknown", |m| m.canonical_name());
+        let peer = request.extensions().get::<PeerAddr>().map(|p| p.0);
+        let started = Instant::now();
+        let response = api(&state, request).await;
+        let elapsed = started.elapsed();
+        let code = response.extensions().get::<ApiCode>().map(|c| c.0);
+        crate::metrics::api_request(method, code, elapsed);
+        if state.access_log {
+            logging::access(method, response.status().as_u16(), code, elapsed, peer);
+        }
+        response
     } else {
         StatusCode::NOT_FOUND.into_response()
     }
@@ -122,7 +148,10 @@ async fn api(state: &AppState, request: Request) -> Response {
         tenant: &tenant,
         params: Params::new(&params),
         client_ip: client_ip(peer, &parts.headers, &state.trusted_proxies),
-        request_id: state.request_ids.fetch_add(1, Ordering::Relaxed),
+        request_id: parts
+            .extensions
+            .get::<RequestId>()
+            .map_or_else(|| state.next_request_id(), |id| id.0),
     };
     let Some(key) = IdempotencyKey::from_headers(&parts.headers) else {
         let answer = methods::dispatch(method, call).await;
@@ -162,7 +191,11 @@ async fn api(state: &AppState, request: Request) -> Response {
         body: rendered.clone(),
     });
     idempotency::finish(store, clock, tenant.id, &key, &fingerprint, stored).await;
-    json_response(StatusCode::OK, rendered)
+    let mut response = json_response(StatusCode::OK, rendered);
+    response
+        .extensions_mut()
+        .insert(ApiCode(answer.envelope.code));
+    response
 }
 
 /// The answer stored under an idempotency key, byte for byte.
@@ -219,6 +252,7 @@ fn envelope_response(envelope: &Envelope, secret: &str, error: &ApiError) -> Res
 
 fn respond(status: StatusCode, envelope: &Envelope, secret: &str, allow_post: bool) -> Response {
     let mut response = json_response(status, envelope.render(secret));
+    response.extensions_mut().insert(ApiCode(envelope.code));
     if allow_post {
         response
             .headers_mut()

@@ -25,6 +25,10 @@ pub struct ServerConfig {
     /// How long an `Idempotency-Key` claimed by a request that never finished (its server died)
     /// blocks retries with that key; also how long a retry may wait for a request still running.
     pub idempotency_lease: Duration,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none when `None`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Whether every `/api/*` request is logged (target `clickbill::access`).
+    pub access_log: bool,
 }
 
 impl ServerConfig {
@@ -39,6 +43,8 @@ impl ServerConfig {
             read_timeout: Duration::from_secs(30),
             auto_cancel_interval: Duration::from_secs(15),
             idempotency_lease: Duration::from_secs(60),
+            metrics_listen: None,
+            access_log: false,
         }
     }
 

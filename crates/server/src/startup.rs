@@ -4,8 +4,9 @@
 //! timeouts and shut connections down gracefully: on shutdown the listener closes at once,
 //! requests in flight finish, idle keep-alive connections are closed.
 
-use crate::api::{self, AppState, PeerAddr};
+use crate::api::{self, AppState, PeerAddr, RequestId};
 use crate::config::ServerConfig;
+use crate::logging;
 use crate::tenants::TenantDirectory;
 use crate::timers;
 use anyhow::Context;
@@ -16,6 +17,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,11 +26,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 /// A bound, ready server. Build it, read its address, then run it.
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
+    metrics: Option<(TcpListener, PrometheusHandle)>,
     router: Router,
     state: Arc<AppState>,
     config: ServerConfig,
@@ -68,6 +72,16 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => {
+                let handle = crate::metrics::install()?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                Some((listener, handle))
+            }
+            None => None,
+        };
         let state = Arc::new(AppState::new(store, clock, tenants, &config));
         let router = Router::new()
             .route("/healthz", get(api::healthz))
@@ -77,6 +91,7 @@ impl Application {
         Ok(Application {
             listener,
             local_addr,
+            metrics,
             router,
             state,
             config,
@@ -92,6 +107,13 @@ impl Application {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound address of the metrics listener, when one was asked for.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// A handle that stops this application gracefully from elsewhere.
@@ -114,12 +136,15 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let Application {
             listener,
+            metrics,
             router,
             state,
             config,
             stop_tx,
             ..
         } = self;
+        let metrics =
+            metrics.map(|(listener, handle)| tokio::spawn(crate::metrics::serve(listener, handle)));
         let refresher =
             tokio::spawn(Arc::clone(&state.tenants).keep_fresh(config.tenant_refresh_interval));
         let auto_cancel = tokio::spawn(timers::run(
@@ -161,23 +186,31 @@ impl Application {
             };
             let _ = stream.set_nodelay(true);
             let router = router.clone();
+            let state = Arc::clone(&state);
             let service =
                 hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                    let request_id = state.next_request_id();
                     request.extensions_mut().insert(PeerAddr(peer));
-                    router.clone().oneshot(request)
+                    request.extensions_mut().insert(RequestId(request_id));
+                    router
+                        .clone()
+                        .oneshot(request)
+                        .instrument(logging::request_span(request_id))
                 });
             let connection = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .into_owned();
             let connection = graceful.watch(connection);
+            let open = crate::metrics::OpenConnection::new();
             connections.spawn(async move {
+                let _open = open;
                 if let Err(error) = connection.await {
                     tracing::debug!(%peer, error = %error, "connection ended with an error");
                 }
             });
         }
         drop(listener);
-        for worker in [refresher, auto_cancel] {
+        for worker in [refresher, auto_cancel].into_iter().chain(metrics) {
             worker.abort();
             let _ = worker.await;
         }

@@ -77,6 +77,7 @@ impl TenantDirectory {
         let fresh = Arc::new(Snapshot::new(version, tenants));
         let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
         *guard = fresh;
+        crate::metrics::tenant_reload();
         Ok(true)
     }
 
@@ -107,6 +108,12 @@ impl TenantDirectory {
     /// The tenant an authority (`Host` header or the authority of an absolute target) names,
     /// enabled or not (SPEC §3.2).
     pub fn resolve(&self, authority: &str) -> Option<Arc<Tenant>> {
+        let tenant = self.lookup(authority);
+        crate::metrics::tenant_lookup(tenant.is_some());
+        tenant
+    }
+
+    fn lookup(&self, authority: &str) -> Option<Arc<Tenant>> {
         let host = normalize_host(strip_port(strip_userinfo(authority)));
         if host.is_empty() {
             return None;

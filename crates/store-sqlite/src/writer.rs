@@ -27,7 +27,14 @@ struct Counters {
     jobs: AtomicU64,
     commits: AtomicU64,
     failed_batches: AtomicU64,
+    /// Jobs sent and not yet taken by the thread.
+    queued: AtomicU64,
 }
+
+/// Metric names (the `metrics` facade: no-ops unless the process installed a recorder).
+const QUEUE_DEPTH: &str = "clickbill_sqlite_writer_queue_depth";
+const BATCH_SIZE: &str = "clickbill_sqlite_writer_batch_size";
+const COMMITS: &str = "clickbill_sqlite_writer_commits_total";
 
 /// A queued write: it runs once on the writer thread, or is failed without running.
 trait Job: Send {
@@ -118,9 +125,11 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let queue = self.queue.as_ref().ok_or_else(closed)?;
-        queue
-            .send(Box::new(Pending { work, reply }))
-            .map_err(|_| closed())?;
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        if queue.send(Box::new(Pending { work, reply })).is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(closed());
+        }
         answer.await.map_err(|_| {
             StoreError::Backend(
                 "the write was abandoned (the job panicked or the writer stopped)".into(),
@@ -175,8 +184,20 @@ fn write_loop(
                 Err(_) => break,
             }
         }
+        record_batch(batch.len(), counters);
         run_batch(conn, batch, counters);
     }
+}
+
+#[allow(clippy::cast_precision_loss)] // Queue lengths stay far below 2^52.
+fn record_batch(taken: usize, counters: &Counters) {
+    let taken = taken as u64;
+    let waiting = counters
+        .queued
+        .fetch_sub(taken, Ordering::Relaxed)
+        .saturating_sub(taken);
+    metrics::gauge!(QUEUE_DEPTH).set(waiting as f64);
+    metrics::histogram!(BATCH_SIZE).record(taken as f64);
 }
 
 fn run_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters) {
@@ -215,6 +236,7 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters) {
         match outcome {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(COMMITS).increment(1);
                 for finished in done {
                     finished.answer(None);
                 }

@@ -215,3 +215,44 @@ fn migrate_reports_the_schema_version() {
     assert!(s.db_path().exists());
     assert_eq!(s.ok(&["migrate"]), first, "migrating twice changes nothing");
 }
+
+/// `--log-format json --access-log`: every log line is one JSON object, and each request's
+/// access line names the request by an id of its own.
+#[test]
+fn json_logs_carry_a_request_id_on_every_request_line() {
+    let s = Scratch::new();
+    s.ok(&["tenant", "add", "demo", "--secret", "secret"]);
+    let server = Server::start(&s, &["--log-format", "json", "--access-log"]);
+    for _ in 0..2 {
+        let goods = call(&server.base("demo"), "demo", "secret", "GetAllGoods", &[]);
+        assert_eq!(goods.json()["error_code"], 700, "{goods:?}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let access = loop {
+        let lines: Vec<serde_json::Value> = server
+            .stderr()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .collect();
+        let access: Vec<serde_json::Value> = lines
+            .into_iter()
+            .filter(|line| line["target"] == "clickbill::access")
+            .collect();
+        if access.len() >= 2 || std::time::Instant::now() > deadline {
+            break access;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(access.len(), 2, "{}", server.stderr());
+    let ids: Vec<u64> = access
+        .iter()
+        .map(|line| {
+            assert_eq!(line["method"], "GetAllGoods");
+            assert_eq!(line["status"], 200);
+            assert_eq!(line["error_code"], 700);
+            assert!(line["duration_us"].is_u64());
+            line["span"]["request_id"].as_u64().expect("a request id")
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+}

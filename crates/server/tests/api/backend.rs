@@ -4,6 +4,9 @@ use clickbill_domain::Store;
 use clickbill_store_sqlite::SqliteStore;
 use std::sync::Arc;
 
+/// Whether the suite runs over the embedded store (whose writer thread reports metrics).
+pub const EMBEDDED: bool = true;
+
 /// One test's own empty database; the directory holding it is removed when this is dropped.
 pub struct TestDatabase {
     pub store: Arc<dyn Store>,

@@ -13,6 +13,7 @@ mod hostile;
 mod idempotency;
 mod lifecycle;
 mod listings;
+mod metrics;
 mod money;
 mod orders;
 mod pricing;

@@ -19,6 +19,9 @@ const POOL_SIZE: usize = 4;
 const CLEANUP_LOCK_TIMEOUT: &str = "2s";
 const CLEANUP_ATTEMPTS: usize = 5;
 
+/// Whether the suite runs over the embedded store (whose writer thread reports metrics).
+pub const EMBEDDED: bool = false;
+
 /// One test's own empty schema; it is dropped, with everything in it, when this is dropped.
 pub struct TestDatabase {
     pub store: Arc<dyn Store>,

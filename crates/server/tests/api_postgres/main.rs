@@ -21,6 +21,8 @@ mod idempotency;
 mod lifecycle;
 #[path = "../api/listings.rs"]
 mod listings;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/money.rs"]
 mod money;
 #[path = "../api/orders.rs"]
