@@ -94,6 +94,12 @@ impl Application {
         self.local_addr
     }
 
+    /// The request handler without the socket: drives the whole server in process (the fuzz
+    /// harness does). Requests through it carry no peer address.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// A handle that stops this application gracefully from elsewhere.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
