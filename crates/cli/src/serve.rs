@@ -80,6 +80,9 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..=60)
     )]
     auto_cancel_interval: u64,
+
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
@@ -131,6 +134,7 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     config.base_domains = args.base_domains.clone();
     config.trusted_proxies = args.trusted_proxies.clone();
     config.auto_cancel_interval = Duration::from_secs(args.auto_cancel_interval);
+    args.limits.apply(&mut config);
     let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {

@@ -103,7 +103,10 @@ fn fixture() -> &'static Fixture {
                 .await
                 .expect("server");
             let router = app.router();
-            for good in ["good_name=book&good_type=0&good_title=Book&good_sum=100", "good_name=box&good_type=real&good_title=Box&good_sum=2500.50&good_timer_kill=60"] {
+            for good in [
+                "good_name=book&good_type=0&good_title=Book&good_sum=100",
+                "good_name=box&good_type=real&good_title=Box&good_sum=2500.50&good_timer_kill=60",
+            ] {
                 let mut params = php_form::parse(good.as_bytes());
                 add_request_hash(&mut params, LOGIN, SECRET);
                 let request = Request::post("/api/AddGood")

@@ -25,6 +25,17 @@ pub struct ServerConfig {
     /// How long an `Idempotency-Key` claimed by a request that never finished (its server died)
     /// blocks retries with that key; also how long a retry may wait for a request still running.
     pub idempotency_lease: Duration,
+    /// Connections served at once; past it, connections are shed with 503 and `Retry-After`.
+    pub max_connections: usize,
+    /// `/api` requests handled at once; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// A longer request body yields no parameters (SPEC §2.6; PHP's `post_max_size`).
+    pub max_body_bytes: usize,
+    /// How long a keep-alive connection may wait for its next request before it is closed.
+    pub idle_timeout: Duration,
+    /// How long one `/api` request may take from its headers to its answer; a slower one is
+    /// answered 503 with `Retry-After`.
+    pub request_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -39,6 +50,11 @@ impl ServerConfig {
             read_timeout: Duration::from_secs(30),
             auto_cancel_interval: Duration::from_secs(15),
             idempotency_lease: Duration::from_secs(60),
+            max_connections: 1024,
+            max_in_flight: 256,
+            max_body_bytes: crate::body::MAX_BODY_BYTES,
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
         }
     }
 

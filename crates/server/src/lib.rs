@@ -20,6 +20,7 @@ mod api;
 mod body;
 mod config;
 mod idempotency;
+mod limits;
 mod methods;
 mod render;
 mod startup;
