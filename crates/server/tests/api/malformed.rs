@@ -317,7 +317,6 @@ fn header_cases() -> Vec<Case> {
         Some("application/x-www-form-urlencodedX"),
         Some("text/plain"),
         Some("application/json"),
-        Some("application/x-www-form-urlencoded\u{7f}"),
         Some("*/*"),
         Some("multipart/mixed; boundary=B"),
     ];
@@ -553,6 +552,7 @@ fn header_cases() -> Vec<Case> {
         ("header with space before colon", "X-Bad : 1\r\n"),
         ("folded header", "X-Fold: a\r\n b\r\n"),
         ("header with NUL", "X-Nul: a\0b\r\n"),
+        ("DEL in the content type", "Content-Type: application/x-www-form-urlencoded\x7f\r\n"),
         ("non-ASCII header value", "X-Bin: \u{fffd}\r\n"),
     ] {
         let mut bytes = format!("POST {target} HTTP/1.1\r\nHost: {DEMO}\r\nContent-Type: {FORM}\r\nContent-Length: {length}\r\n{raw}Connection: close\r\n\r\n").into_bytes();
@@ -809,9 +809,9 @@ fn path_cases() -> Vec<Case> {
 /// The answer on a connection: status, head and body; `None` when it closed without one.
 async fn send(app: &TestApp, bytes: &[u8]) -> Option<(u16, String, Vec<u8>)> {
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
-    // The server may answer and close before it read everything (a header too large).
+    // The server may answer and close before it read everything (a header too large). No
+    // half-close after the request: the server takes it as the client going away.
     let _ = stream.write_all(bytes).await;
-    let _ = stream.shutdown().await;
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
         .await
