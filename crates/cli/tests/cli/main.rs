@@ -6,6 +6,7 @@ mod admin;
 mod call;
 mod commerce;
 mod copy;
+mod crash;
 mod durability;
 mod php;
 mod postgres;

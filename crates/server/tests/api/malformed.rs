@@ -552,7 +552,10 @@ fn header_cases() -> Vec<Case> {
         ("header with space before colon", "X-Bad : 1\r\n"),
         ("folded header", "X-Fold: a\r\n b\r\n"),
         ("header with NUL", "X-Nul: a\0b\r\n"),
-        ("DEL in the content type", "Content-Type: application/x-www-form-urlencoded\x7f\r\n"),
+        (
+            "DEL in the content type",
+            "Content-Type: application/x-www-form-urlencoded\x7f\r\n",
+        ),
         ("non-ASCII header value", "X-Bin: \u{fffd}\r\n"),
     ] {
         let mut bytes = format!("POST {target} HTTP/1.1\r\nHost: {DEMO}\r\nContent-Type: {FORM}\r\nContent-Length: {length}\r\n{raw}Connection: close\r\n\r\n").into_bytes();
