@@ -8,6 +8,7 @@ mod commerce;
 mod copy;
 mod crash;
 mod durability;
+mod overload;
 mod php;
 mod postgres;
 mod serve;
