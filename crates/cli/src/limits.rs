@@ -9,27 +9,57 @@ use std::time::Duration;
 pub struct LimitArgs {
     /// Connections served at once; past it, new connections are answered 503 (and /healthz
     /// still 200) and closed.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
     max_connections: u64,
 
     /// API requests handled at once; past it, requests are answered 503 at once.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
     max_in_flight: u64,
 
     /// A longer request body yields no parameters (error code 2), like PHP's post_max_size.
-    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 8 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 30)
+    )]
     max_body_bytes: u64,
 
     /// Seconds a client may take to send a request's headers, and then its body.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     read_timeout: u64,
 
     /// Seconds a keep-alive connection may wait for its next request before it is closed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     idle_timeout: u64,
 
     /// Seconds one API request may take before it is abandoned and answered 503.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     request_timeout: u64,
 }
 

@@ -50,7 +50,15 @@ pub const SHED_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The answer to a connection that cannot even be shed politely: written without reading the
 /// request, then the connection is closed.
-const CANNED_BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{\"status\":\"busy\"}";
+const CANNED_BUSY: &[u8] = concat!(
+    "HTTP/1.1 503 Service Unavailable\r\n",
+    "Retry-After: 1\r\n",
+    "Content-Type: application/json; charset=utf-8\r\n",
+    "Content-Length: 17\r\n",
+    "Connection: close\r\n\r\n",
+    r#"{"status":"busy"}"#,
+)
+.as_bytes();
 
 /// The 503 answer of a shed request.
 pub fn busy() -> Response {

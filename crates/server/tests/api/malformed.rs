@@ -566,20 +566,59 @@ fn header_cases() -> Vec<Case> {
             expect: Expect::Rejected,
         });
     }
-    for (name, raw) in [
-        ("HTTP/1.0", format!("POST {target} HTTP/1.0\r\nHost: {DEMO}\r\nContent-Type: {FORM}\r\nContent-Length: {length}\r\n\r\n")),
-        ("HTTP/0.9 style", format!("POST {target}\r\n\r\n")),
-        ("HTTP/2.0 in an HTTP/1 line", format!("POST {target} HTTP/2.0\r\nHost: {DEMO}\r\n\r\n")),
-        ("HTTP/9.9", format!("POST {target} HTTP/9.9\r\nHost: {DEMO}\r\n\r\n")),
-        ("lower-case version", format!("POST {target} http/1.1\r\nHost: {DEMO}\r\n\r\n")),
-        ("LF line ends", format!("POST {target} HTTP/1.1\nHost: {DEMO}\nContent-Type: {FORM}\nContent-Length: {length}\nConnection: close\n\n")),
-        ("garbage line", "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n".into()),
-        ("empty line only", "\r\n\r\n".into()),
-    ] {
+    let served = Expect::Envelope(200, "secret");
+    let lines = [
+        (
+            "HTTP/1.0",
+            format!(
+                "POST {target} HTTP/1.0\r\nHost: {DEMO}\r\nContent-Type: {FORM}\r\n\
+                 Content-Length: {length}\r\n\r\n"
+            ),
+            served,
+        ),
+        (
+            "LF line ends",
+            format!(
+                "POST {target} HTTP/1.1\nHost: {DEMO}\nContent-Type: {FORM}\n\
+                 Content-Length: {length}\nConnection: close\n\n"
+            ),
+            served,
+        ),
+        (
+            "HTTP/0.9 style",
+            format!("POST {target}\r\n\r\n"),
+            Expect::Rejected,
+        ),
+        (
+            "HTTP/2.0 in an HTTP/1 line",
+            format!("POST {target} HTTP/2.0\r\nHost: {DEMO}\r\n\r\n"),
+            Expect::Rejected,
+        ),
+        (
+            "HTTP/9.9",
+            format!("POST {target} HTTP/9.9\r\nHost: {DEMO}\r\n\r\n"),
+            Expect::Rejected,
+        ),
+        (
+            "lower-case version",
+            format!("POST {target} http/1.1\r\nHost: {DEMO}\r\n\r\n"),
+            Expect::Rejected,
+        ),
+        (
+            "garbage line",
+            "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n".into(),
+            Expect::Rejected,
+        ),
+        ("empty line only", "\r\n\r\n".into(), Expect::Rejected),
+    ];
+    for (name, raw, expect) in lines {
         let mut bytes = raw.into_bytes();
         bytes.extend_from_slice(&body);
-        let expect = if name == "HTTP/1.0" || name == "LF line ends" { Expect::Envelope(200, "secret") } else { Expect::Rejected };
-        cases.push(Case { name: name.into(), request: bytes, expect });
+        cases.push(Case {
+            name: name.into(),
+            request: bytes,
+            expect,
+        });
     }
     cases
 }
