@@ -10,6 +10,7 @@ mod copy;
 mod coupon;
 mod database;
 mod healthcheck;
+mod limits;
 mod manager;
 mod migrate;
 mod partner;

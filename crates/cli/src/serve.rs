@@ -95,6 +95,9 @@ pub struct Args {
     /// Log every API request (target clickbill::access, level info).
     #[arg(long)]
     access_log: bool,
+
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
@@ -148,6 +151,7 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     config.auto_cancel_interval = Duration::from_secs(args.auto_cancel_interval);
     config.metrics_listen = args.metrics_listen;
     config.access_log = args.access_log;
+    args.limits.apply(&mut config);
     let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {

@@ -29,6 +29,7 @@ pub struct AppState {
     pub tenants: Arc<TenantDirectory>,
     trusted_proxies: Vec<IpAddr>,
     read_timeout: Duration,
+    max_body_bytes: usize,
     idempotency_lease: Duration,
     /// Numbers requests for their log lines; never sent to clients.
     request_ids: AtomicU64,
@@ -48,6 +49,7 @@ impl AppState {
             tenants,
             trusted_proxies: config.trusted_proxies.clone(),
             read_timeout: config.read_timeout,
+            max_body_bytes: config.max_body_bytes,
             idempotency_lease: config.idempotency_lease,
             request_ids: AtomicU64::new(1),
             access_log: config.access_log,
@@ -122,12 +124,24 @@ async fn api(state: &AppState, request: Request) -> Response {
     }
     let remainder = &parts.uri.path()[API_PREFIX.len()..];
     let Some(method) = route(remainder) else {
-        body::discard(&parts.headers, body, state.read_timeout).await;
+        body::discard(
+            &parts.headers,
+            body,
+            state.read_timeout,
+            state.max_body_bytes,
+        )
+        .await;
         let error = ApiError::UnknownMethod(method_name(remainder).to_owned());
         return envelope_response(&Envelope::from(&error), routing_secret, &error);
     };
 
-    let body = body::read_params(&parts.headers, body, state.read_timeout).await;
+    let body = body::read_params(
+        &parts.headers,
+        body,
+        state.read_timeout,
+        state.max_body_bytes,
+    )
+    .await;
     let params = body.params;
     let Some(tenant) = tenant else {
         return ok_response(&Envelope::from(ApiError::InvalidUserName), "");

@@ -13,7 +13,8 @@ use http_body_util::BodyExt;
 use php_form::{Limits, Map};
 use std::time::Duration;
 
-/// PHP's default `post_max_size`: a longer body yields no parameters.
+/// PHP's default `post_max_size`: a longer body yields no parameters. The default of
+/// [`crate::ServerConfig::max_body_bytes`].
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// How much of an oversized body is still read (and thrown away) so that the client, which is
@@ -73,16 +74,23 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// A body read up to [`MAX_BODY_BYTES`].
+/// A body read up to the body size limit.
 struct Collected {
     bytes: Bytes,
     /// Longer than the limit, or not received completely.
     unusable: bool,
 }
 
-/// Reads the body, keeping at most [`MAX_BODY_BYTES`] and draining up to [`DRAIN_LIMIT_BYTES`].
-/// A client that stalls for longer than `timeout` gets its body treated as unusable.
-async fn collect(headers: &HeaderMap, body: Body, timeout: Duration) -> Collected {
+/// Reads the body, keeping at most `max_bytes` and draining up to [`DRAIN_LIMIT_BYTES`] (or
+/// `max_bytes` when that is larger). A client that stalls for longer than `timeout` gets its body
+/// treated as unusable.
+async fn collect(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Collected {
+    let drain_limit = DRAIN_LIMIT_BYTES.max(max_bytes as u64);
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -91,10 +99,10 @@ async fn collect(headers: &HeaderMap, body: Body, timeout: Duration) -> Collecte
         bytes: Bytes::new(),
         unusable: true,
     };
-    if declared.is_some_and(|n| n > DRAIN_LIMIT_BYTES) {
+    if declared.is_some_and(|n| n > drain_limit) {
         return unusable;
     }
-    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0).min(MAX_BODY_BYTES));
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0).min(max_bytes));
     let read = async move {
         let mut body = body;
         let mut kept = BytesMut::with_capacity(capacity);
@@ -108,10 +116,10 @@ async fn collect(headers: &HeaderMap, body: Body, timeout: Duration) -> Collecte
                 continue; // trailers carry no parameters
             };
             seen += data.len() as u64;
-            if seen > DRAIN_LIMIT_BYTES {
+            if seen > drain_limit {
                 return None;
             }
-            if oversize || kept.len() + data.len() > MAX_BODY_BYTES {
+            if oversize || kept.len() + data.len() > max_bytes {
                 oversize = true;
                 kept = BytesMut::new();
             } else {
@@ -137,9 +145,14 @@ pub struct RequestBody {
 }
 
 /// The parameter set of a request (SPEC §2.6, §4).
-pub async fn read_params(headers: &HeaderMap, body: Body, timeout: Duration) -> RequestBody {
+pub async fn read_params(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    max_bytes: usize,
+) -> RequestBody {
     let format = format(headers);
-    let collected = collect(headers, body, timeout).await;
+    let collected = collect(headers, body, timeout, max_bytes).await;
     if collected.unusable {
         return RequestBody {
             raw: Bytes::new(),
@@ -159,8 +172,8 @@ pub async fn read_params(headers: &HeaderMap, body: Body, timeout: Duration) -> 
 
 /// Reads and discards a body whose content does not matter (404 answers), so that a
 /// keep-alive connection stays usable.
-pub async fn discard(headers: &HeaderMap, body: Body, timeout: Duration) {
-    let _ = collect(headers, body, timeout).await;
+pub async fn discard(headers: &HeaderMap, body: Body, timeout: Duration, max_bytes: usize) {
+    let _ = collect(headers, body, timeout, max_bytes).await;
 }
 
 /// Registers every part with a `name` and without a `filename` as PHP's multipart reader does:
@@ -273,7 +286,7 @@ mod tests {
 
     async fn read(content_type: &str, body: &'static [u8]) -> Map {
         let h = headers(&[("content-type", content_type)]);
-        read_params(&h, Body::from(body), Duration::from_secs(5))
+        read_params(&h, Body::from(body), Duration::from_secs(5), MAX_BODY_BYTES)
             .await
             .params
     }
@@ -311,7 +324,7 @@ abc\r\n\
         }
         body.push_str("--B--\r\n");
         let h = headers(&[("content-type", "multipart/form-data; boundary=B")]);
-        let body = read_params(&h, Body::from(body), Duration::from_secs(5)).await;
+        let body = read_params(&h, Body::from(body), Duration::from_secs(5), MAX_BODY_BYTES).await;
         assert_eq!(body.params.len(), 1000);
     }
 
@@ -327,12 +340,18 @@ abc\r\n\
     async fn oversized_bodies_give_nothing() {
         let big = vec![b'a'; MAX_BODY_BYTES + 1];
         let h = headers(&[("content-type", "application/x-www-form-urlencoded")]);
-        let body = read_params(&h, Body::from(big), Duration::from_secs(5)).await;
+        let body = read_params(&h, Body::from(big), Duration::from_secs(5), MAX_BODY_BYTES).await;
         assert!(body.params.is_empty());
         assert!(body.raw.is_empty(), "an unusable body is not kept either");
         let mut exact = b"x=".to_vec();
         exact.resize(MAX_BODY_BYTES, b'a');
-        let body = read_params(&h, Body::from(exact.clone()), Duration::from_secs(5)).await;
+        let body = read_params(
+            &h,
+            Body::from(exact.clone()),
+            Duration::from_secs(5),
+            MAX_BODY_BYTES,
+        )
+        .await;
         assert_eq!(body.params.len(), 1);
         assert_eq!(body.raw, exact);
     }

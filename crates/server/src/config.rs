@@ -29,6 +29,17 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Whether every `/api/*` request is logged (target `clickbill::access`).
     pub access_log: bool,
+    /// Connections served at once; past it, connections are shed with 503 and `Retry-After`.
+    pub max_connections: usize,
+    /// `/api` requests handled at once; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// A longer request body yields no parameters (SPEC §2.6; PHP's `post_max_size`).
+    pub max_body_bytes: usize,
+    /// How long a keep-alive connection may wait for its next request before it is closed.
+    pub idle_timeout: Duration,
+    /// How long one `/api` request may take from its headers to its answer; a slower one is
+    /// answered 503 with `Retry-After`.
+    pub request_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -45,6 +56,11 @@ impl ServerConfig {
             idempotency_lease: Duration::from_secs(60),
             metrics_listen: None,
             access_log: false,
+            max_connections: 1024,
+            max_in_flight: 256,
+            max_body_bytes: crate::body::MAX_BODY_BYTES,
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
         }
     }
 

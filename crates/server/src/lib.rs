@@ -20,6 +20,7 @@ mod api;
 mod body;
 mod config;
 mod idempotency;
+mod limits;
 pub mod logging;
 mod methods;
 pub mod metrics;

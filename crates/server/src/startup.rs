@@ -4,19 +4,15 @@
 //! timeouts and shut connections down gracefully: on shutdown the listener closes at once,
 //! requests in flight finish, idle keep-alive connections are closed.
 
-use crate::api::{self, AppState, PeerAddr, RequestId};
+use crate::api::{self, AppState};
 use crate::config::ServerConfig;
-use crate::logging;
+use crate::limits::{self, Connections, RequestLimits};
 use crate::tenants::TenantDirectory;
 use crate::timers;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
 use clickbill_domain::{Clock, Store};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,8 +21,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tower::ServiceExt;
-use tracing::Instrument;
 
 /// A bound, ready server. Build it, read its address, then run it.
 pub struct Application {
@@ -86,7 +80,11 @@ impl Application {
         let router = Router::new()
             .route("/healthz", get(api::healthz))
             .fallback(api::fallback)
-            .with_state(Arc::clone(&state));
+            .with_state(Arc::clone(&state))
+            .layer(axum::middleware::from_fn_with_state(
+                RequestLimits::new(&config),
+                limits::guard,
+            ));
         let (stop_tx, _) = watch::channel(false);
         Ok(Application {
             listener,
@@ -114,6 +112,12 @@ impl Application {
         self.metrics
             .as_ref()
             .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// The request handler without the socket: drives the whole server in process (the fuzz
+    /// harness does). Requests through it carry no peer address.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// A handle that stops this application gracefully from elsewhere.
@@ -156,12 +160,9 @@ impl Application {
         let stopped = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.read_timeout);
-        let graceful = GracefulShutdown::new();
+        let accepted_connections = Connections::new(&config, router, Arc::clone(&state));
+        // Tells every connection to finish its request in flight and close.
+        let (close_tx, close_rx) = watch::channel(false);
         // Connection tasks are kept so that none outlives `run_until`: after it returns, the
         // server holds no reference to the store, which the caller may then close.
         let mut connections = JoinSet::new();
@@ -184,37 +185,18 @@ impl Application {
                     continue;
                 }
             };
-            let _ = stream.set_nodelay(true);
-            let router = router.clone();
-            let state = Arc::clone(&state);
-            let service =
-                hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-                    let request_id = state.next_request_id();
-                    request.extensions_mut().insert(PeerAddr(peer));
-                    request.extensions_mut().insert(RequestId(request_id));
-                    router
-                        .clone()
-                        .oneshot(request)
-                        .instrument(logging::request_span(request_id))
-                });
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            let open = crate::metrics::OpenConnection::new();
-            connections.spawn(async move {
-                let _open = open;
-                if let Err(error) = connection.await {
-                    tracing::debug!(%peer, error = %error, "connection ended with an error");
-                }
-            });
+            if let Some(connection) = accepted_connections.serve(stream, peer, close_rx.clone()) {
+                connections.spawn(connection);
+            }
         }
         drop(listener);
         for worker in [refresher, auto_cancel].into_iter().chain(metrics) {
             worker.abort();
             let _ = worker.await;
         }
-        if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+        close_tx.send_replace(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(config.shutdown_grace, drained)
             .await
             .is_err()
         {

@@ -314,6 +314,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: ShutdownHandle,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    configure: fn(&mut ServerConfig),
     _database: TestDatabase,
 }
 
@@ -333,6 +334,11 @@ pub struct Answer {
 /// `None` when this binary's backend is not configured on this machine: the notice that the test
 /// is skipped has been printed, and the test returns at once.
 pub async fn spawn_app() -> Option<TestApp> {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with settings of the tests' own on top of the usual ones (kept for restarts).
+pub async fn spawn_app_with(configure: fn(&mut ServerConfig)) -> Option<TestApp> {
     let database = TestDatabase::create().await?;
     let clock = Arc::new(TestClock(AtomicI64::new(1_699_990_000)));
     let store = Arc::new(FaultyStore {
@@ -344,7 +350,7 @@ pub async fn spawn_app() -> Option<TestApp> {
     add_tenant(store.inner.as_ref(), "other", "othersecret", true).await;
     add_tenant(store.inner.as_ref(), "off", "offsecret", false).await;
 
-    let (addr, shutdown, server) = start_server(&store, &clock).await;
+    let (addr, shutdown, server) = start_server(&store, &clock, configure).await;
     Some(TestApp {
         addr,
         store,
@@ -356,6 +362,7 @@ pub async fn spawn_app() -> Option<TestApp> {
             .expect("http client"),
         shutdown,
         server: Some(server),
+        configure,
         _database: database,
     })
 }
@@ -364,6 +371,7 @@ pub async fn spawn_app() -> Option<TestApp> {
 async fn start_server(
     store: &Arc<FaultyStore>,
     clock: &Arc<TestClock>,
+    configure: fn(&mut ServerConfig),
 ) -> (SocketAddr, ShutdownHandle, JoinHandle<anyhow::Result<()>>) {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.base_domains = vec!["justclick.ru".into()];
@@ -371,6 +379,7 @@ async fn start_server(
     config.auto_cancel_interval = Duration::from_millis(50);
     // The tests connect from 127.0.0.1; trusting it lets them play a reverse proxy.
     config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    configure(&mut config);
     let app = Application::build(config, store.clone(), clock.clone())
         .await
         .expect("server builds");
@@ -583,7 +592,7 @@ impl TestApp {
     /// the process would; the new server listens on a new port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (addr, shutdown, server) = start_server(&self.store, &self.clock).await;
+        let (addr, shutdown, server) = start_server(&self.store, &self.clock, self.configure).await;
         self.addr = addr;
         self.shutdown = shutdown;
         self.server = Some(server);

@@ -21,12 +21,16 @@ mod idempotency;
 mod lifecycle;
 #[path = "../api/listings.rs"]
 mod listings;
+#[path = "../api/malformed.rs"]
+mod malformed;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/money.rs"]
 mod money;
 #[path = "../api/orders.rs"]
 mod orders;
+#[path = "../api/overload.rs"]
+mod overload;
 #[path = "../api/pricing.rs"]
 mod pricing;
 #[path = "../api/routing.rs"]
