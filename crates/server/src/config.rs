@@ -1,6 +1,7 @@
 //! What a deployment tells the server: where to listen, which domains carry tenants, which peers
 //! may speak for clients.
 
+use crate::notifier::NotifierConfig;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct ServerConfig {
     /// How long an `Idempotency-Key` claimed by a request that never finished (its server died)
     /// blocks retries with that key; also how long a retry may wait for a request still running.
     pub idempotency_lease: Duration,
+    /// The notification worker (SPEC §16).
+    pub notifications: NotifierConfig,
 }
 
 impl ServerConfig {
@@ -39,6 +42,7 @@ impl ServerConfig {
             read_timeout: Duration::from_secs(30),
             auto_cancel_interval: Duration::from_secs(15),
             idempotency_lease: Duration::from_secs(60),
+            notifications: NotifierConfig::default(),
         }
     }
 

@@ -21,10 +21,12 @@ mod body;
 mod config;
 mod idempotency;
 mod methods;
+mod notifier;
 mod render;
 mod startup;
 mod tenants;
 mod timers;
 
 pub use config::ServerConfig;
+pub use notifier::NotifierConfig;
 pub use startup::{Application, ShutdownHandle};

@@ -7,6 +7,7 @@
 use crate::api::{self, AppState, PeerAddr};
 use crate::config::ServerConfig;
 use crate::tenants::TenantDirectory;
+use crate::notifier;
 use crate::timers;
 use anyhow::Context;
 use axum::routing::get;
@@ -21,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
@@ -127,6 +128,18 @@ impl Application {
             Arc::clone(&state.clock),
             config.auto_cancel_interval,
         ));
+        let notifier = config.notifications.enabled.then(|| {
+            let wake = Arc::new(Notify::new());
+            let waker = Arc::clone(&wake);
+            state
+                .store
+                .set_outbox_waker(Arc::new(move || waker.notify_one()));
+            tokio::spawn(notifier::run(
+                Arc::clone(&state.store),
+                config.notifications.clone(),
+                wake,
+            ))
+        });
         let mut stop_rx = stop_tx.subscribe();
         let stopped = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -177,7 +190,7 @@ impl Application {
             });
         }
         drop(listener);
-        for worker in [refresher, auto_cancel] {
+        for worker in [refresher, auto_cancel].into_iter().chain(notifier) {
             worker.abort();
             let _ = worker.await;
         }
