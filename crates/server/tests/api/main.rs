@@ -14,6 +14,7 @@ mod idempotency;
 mod lifecycle;
 mod listings;
 mod money;
+mod notifications;
 mod orders;
 mod pricing;
 mod routing;

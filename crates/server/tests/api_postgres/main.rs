@@ -23,6 +23,8 @@ mod lifecycle;
 mod listings;
 #[path = "../api/money.rs"]
 mod money;
+#[path = "../api/notifications.rs"]
+mod notifications;
 #[path = "../api/orders.rs"]
 mod orders;
 #[path = "../api/pricing.rs"]
