@@ -215,7 +215,7 @@ pub(crate) async fn record<C: GenericClient>(
     let changed = execute(
         client,
         "UPDATE outbox_deliveries SET attempts = $3, state = $4, due_at = $5 \
-         WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND attempts = $3 - 1",
+         WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND attempts = $3::bigint - 1",
         &[
             &claimed.tenant.0,
             &claimed.id,
