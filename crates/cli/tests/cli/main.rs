@@ -7,6 +7,7 @@ mod call;
 mod commerce;
 mod copy;
 mod durability;
+mod notifications;
 mod php;
 mod postgres;
 mod serve;
