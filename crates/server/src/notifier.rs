@@ -170,8 +170,14 @@ async fn send(
     client: &reqwest::Client,
     delivery: &ClaimedDelivery,
 ) -> Result<(u16, Vec<u8>), String> {
+    let url = reqwest::Url::parse(&delivery.url).map_err(|e| format!("not a URL: {e}"))?;
+    if let Some(host) = url.host_str().filter(|host| is_reserved(host)) {
+        return Err(format!(
+            "{host} is under a reserved top-level domain that never resolves (RFC 6761); not sent"
+        ));
+    }
     let mut response = client
-        .post(&delivery.url)
+        .post(url)
         .header(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
@@ -199,6 +205,15 @@ async fn send(
     Ok((status, kept))
 }
 
+/// Names under `.example` and `.invalid` (RFC 2606, RFC 6761) exist only in documentation and
+/// examples, such as the sandbox's demo products: asking DNS about them is pointless.
+fn is_reserved(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    ["example", "invalid"]
+        .iter()
+        .any(|tld| host == *tld || host.ends_with(&format!(".{tld}")))
+}
+
 /// The error with its causes ("error sending request" alone says little).
 fn describe(error: &reqwest::Error) -> String {
     let mut text = if error.is_timeout() {
@@ -213,4 +228,19 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_reserved;
+
+    #[test]
+    fn documentation_domains_are_never_looked_up() {
+        assert!(is_reserved("crm.example"));
+        assert!(is_reserved("CRM.Example."));
+        assert!(is_reserved("x.invalid"));
+        assert!(!is_reserved("example.com"));
+        assert!(!is_reserved("127.0.0.1"));
+        assert!(!is_reserved("shop.examples"));
+    }
 }

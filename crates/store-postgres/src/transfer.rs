@@ -7,6 +7,7 @@ use crate::catalogue::{
 };
 use crate::db::{db_error, execute, row, rows, Failure};
 use crate::orders::{insert, insert_event, order_from_row, EVENTS_PAGE, ORDERS_PAGE};
+use crate::outbox;
 use crate::tenants::{insert_domains, keep_number};
 use clickbill_domain::model::{BillId, Tenant, TenantId};
 use clickbill_domain::order::OrderEventKind;
@@ -45,6 +46,11 @@ fn table(collection: Collection) -> Table {
         Collection::Orders => per_tenant("orders", "bill_id"),
         Collection::Events => Table {
             name: "order_events",
+            tenant_column: None,
+            id_column: "id",
+        },
+        Collection::Deliveries => Table {
+            name: "outbox_deliveries",
             tenant_column: None,
             id_column: "id",
         },
@@ -118,6 +124,21 @@ pub(crate) async fn export<C: GenericClient>(
                 }))
             })
         }
+        Collection::Deliveries => {
+            let found = rows(
+                client,
+                outbox::EXPORT_DELIVERIES,
+                &[&single_id_after(after), &limit],
+            )
+            .await?;
+            let mut page = Vec::with_capacity(found.len());
+            for row in &found {
+                let delivery = outbox::delivery_from_row(row)?;
+                let attempts = outbox::attempts(client, delivery.tenant, delivery.id).await?;
+                page.push(Record::Delivery { delivery, attempts });
+            }
+            Ok(page)
+        }
     }
 }
 
@@ -138,6 +159,7 @@ fn raise(slot: &mut Option<i64>, id: i64) {
 struct Highest {
     tenant: Option<i64>,
     event: Option<i64>,
+    delivery: Option<i64>,
     per_tenant: BTreeMap<(TenantId, &'static str), i64>,
 }
 
@@ -178,6 +200,14 @@ pub(crate) async fn import<C: GenericClient>(
         )
         .await?;
     }
+    if let Some(id) = highest.delivery {
+        execute(
+            client,
+            "SELECT setval('delivery_ids', $1) FROM delivery_ids WHERE last_value <= $1",
+            &[&id],
+        )
+        .await?;
+    }
     if let Some(id) = highest.event {
         execute(
             client,
@@ -199,6 +229,7 @@ fn tables_written(collection: Collection) -> &'static [&'static str] {
         Collection::Managers => &["managers"],
         Collection::Orders => &["orders", "order_products", "order_partner_fees"],
         Collection::Events => &["order_events"],
+        Collection::Deliveries => &["outbox_deliveries", "outbox_attempts"],
     }
 }
 
@@ -274,6 +305,13 @@ async fn write_record<C: GenericClient>(
             )
             .await?;
             raise(&mut highest.event, event.id);
+        }
+        Record::Delivery { delivery, attempts } => {
+            outbox::insert(client, delivery).await?;
+            for attempt in attempts {
+                outbox::insert_attempt(client, delivery.tenant, delivery.id, attempt).await?;
+            }
+            raise(&mut highest.delivery, delivery.id);
         }
     }
     Ok(())
