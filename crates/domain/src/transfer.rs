@@ -1813,7 +1813,37 @@ mod tests {
         records.push(order(2, 1000, "other tenant"));
         records.extend((1..=orders).map(|id| event(id, 1, id)));
         records.push(event(orders + 1, 2, 1000));
+        records.push(delivery(1, 1, 1));
+        records.push(delivery(2, 2, 1000));
         records
+    }
+
+    fn delivery(id: i64, tenant: i64, bill_id: i64) -> Record {
+        use crate::outbox::{AttemptRecord, DeliveryInfo, DeliveryState, EventId};
+        Record::Delivery {
+            delivery: DeliveryInfo {
+                tenant: TenantId(tenant),
+                id,
+                event_id: EventId::parse(&format!("00000000-0000-4000-8000-{id:012}")).unwrap(),
+                bill_id: BillId::new(bill_id),
+                kind: "new_order".into(),
+                url: "http://127.0.0.1:9/new".into(),
+                body: b"status=new_order".to_vec(),
+                created_ms: 1_700_000_000_000,
+                state: DeliveryState::Pending,
+                attempts: 1,
+                round_start: 0,
+                due_ms: 1_700_000_010_000,
+            },
+            attempts: vec![AttemptRecord {
+                attempt: 1,
+                at_ms: 1_700_000_000_001,
+                status: None,
+                error: "connection refused".into(),
+                latency_ms: 1,
+                response: Vec::new(),
+            }],
+        }
     }
 
     fn options(page_size: usize, mode: CopyMode) -> CopyOptions {
@@ -1856,6 +1886,7 @@ mod tests {
                 (Collection::Managers, 1, 1),
                 (Collection::Orders, 11, 11),
                 (Collection::Events, 11, 11),
+                (Collection::Deliveries, 2, 2),
             ]
         );
         assert_ne!(
