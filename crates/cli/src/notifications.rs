@@ -79,9 +79,8 @@ enum NotificationsCommand {
 }
 
 fn parse_event_id(text: &str) -> anyhow::Result<EventId> {
-    EventId::parse(text).with_context(|| {
-        format!("{text:?} is not an event id (a lower-case UUID such as 0f8e…-…)")
-    })
+    EventId::parse(text)
+        .with_context(|| format!("{text:?} is not an event id (a lower-case UUID such as 0f8e…-…)"))
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {

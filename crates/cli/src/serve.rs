@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clickbill_domain::{Clock, SystemClock};
 use clickbill_domain::outbox::RetrySchedule;
+use clickbill_domain::{Clock, SystemClock};
 use clickbill_server::{Application, NotifierConfig, ServerConfig};
 
 use crate::database::{self, Create, Database};

@@ -2044,7 +2044,11 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     for (code, paid) in [("o1", shared), ("o2", "http://127.0.0.1:9/two"), ("o3", "")] {
         let mut spec = ProductSpec::new(self::code(code), "t", money(100));
         spec.urls = NotificationUrls {
-            new_order: if paid.is_empty() { String::new() } else { shared.to_owned() },
+            new_order: if paid.is_empty() {
+                String::new()
+            } else {
+                shared.to_owned()
+            },
             paid: paid.to_owned(),
             ..NotificationUrls::default()
         };
@@ -2069,7 +2073,10 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
         .deliveries(t.id, DeliveryFilter::default())
         .await
         .unwrap();
-    let routes: Vec<(&str, &str)> = all.iter().map(|d| (d.kind.as_str(), d.url.as_str())).collect();
+    let routes: Vec<(&str, &str)> = all
+        .iter()
+        .map(|d| (d.kind.as_str(), d.url.as_str()))
+        .collect();
     assert_eq!(
         routes,
         [
@@ -2078,9 +2085,9 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
             ("paid", "http://127.0.0.1:9/two"),
         ]
     );
-    assert!(all.iter().all(|d| d.state == DeliveryState::Pending
-        && d.attempts == 0
-        && d.bill_id == Some(id)));
+    assert!(all
+        .iter()
+        .all(|d| d.state == DeliveryState::Pending && d.attempts == 0 && d.bill_id == Some(id)));
     assert!(String::from_utf8_lossy(&all[0].body).starts_with("status=new_order&id="));
     assert_eq!(all[1].body, all[2].body, "one body per event");
     assert_ne!(all[1].event_id, all[2].event_id, "one event id per URL");
@@ -2102,17 +2109,28 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     };
     let first = mine(store.claim_deliveries(now, 60_000, 100).await.unwrap());
     assert_eq!(first.len(), 3);
-    assert!(first.iter().all(|c| c.attempt == 1 && c.failed_in_round == 0));
+    assert!(first
+        .iter()
+        .all(|c| c.attempt == 1 && c.failed_in_round == 0));
     assert!(mine(store.claim_deliveries(now, 60_000, 100).await.unwrap()).is_empty());
     // The lease lapsed: another worker takes them over.
-    let second = mine(store.claim_deliveries(now + 60_000, 60_000, 100).await.unwrap());
+    let second = mine(
+        store
+            .claim_deliveries(now + 60_000, 60_000, 100)
+            .await
+            .unwrap(),
+    );
     assert_eq!(second.len(), 3);
 
     let record = |attempt: u32, status: Option<u16>| AttemptRecord {
         attempt,
         at_ms: now,
         status,
-        error: if status == Some(200) { String::new() } else { "HTTP 500".into() },
+        error: if status == Some(200) {
+            String::new()
+        } else {
+            "HTTP 500".into()
+        },
         latency_ms: 3,
         response: b"answer".to_vec(),
     };
@@ -2122,7 +2140,11 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
         AttemptOutcome::Failed,
     ];
     for (claimed, outcome) in second.iter().zip(outcomes) {
-        let status = if outcome == AttemptOutcome::Delivered { 200 } else { 500 };
+        let status = if outcome == AttemptOutcome::Delivered {
+            200
+        } else {
+            500
+        };
         assert!(store
             .record_attempt(claimed, record(1, Some(status)), outcome)
             .await
@@ -2143,7 +2165,13 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     let (retrying, _) = state_of(second[1].event_id.clone()).await;
     assert_eq!(retrying.state, DeliveryState::Pending);
     assert_eq!(retrying.due_ms, now + 5_000);
-    assert!(mine(store.claim_deliveries(now + 4_999, 60_000, 100).await.unwrap()).is_empty());
+    assert!(mine(
+        store
+            .claim_deliveries(now + 4_999, 60_000, 100)
+            .await
+            .unwrap()
+    )
+    .is_empty());
     let (failed, _) = state_of(second[2].event_id.clone()).await;
     assert_eq!(failed.state, DeliveryState::Failed);
 

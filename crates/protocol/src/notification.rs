@@ -377,7 +377,10 @@ mod tests {
 
     #[test]
     fn paid_matches_16_6() {
-        assert_eq!(body(OrderNotification::Paid, &order_12344()), example("paid"));
+        assert_eq!(
+            body(OrderNotification::Paid, &order_12344()),
+            example("paid")
+        );
     }
 
     #[test]

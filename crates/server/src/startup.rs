@@ -6,8 +6,8 @@
 
 use crate::api::{self, AppState, PeerAddr};
 use crate::config::ServerConfig;
-use crate::tenants::TenantDirectory;
 use crate::notifier;
+use crate::tenants::TenantDirectory;
 use crate::timers;
 use anyhow::Context;
 use axum::routing::get;

@@ -47,11 +47,11 @@ use clickbill_domain::model::{
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
     TenantId,
 };
-use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::outbox::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
     OutboxWaker,
 };
+use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::{
     CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
     Store, StoreError, StoredResponse, TimeWindow,

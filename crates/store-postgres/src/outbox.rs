@@ -22,9 +22,13 @@ pub(crate) async fn enqueue_order_event<C: GenericClient>(
     kind: OrderEventKind,
     order: &Order,
 ) -> Result<(), Failure> {
-    let secret: String = row(client, "SELECT secret FROM tenants WHERE id = $1", &[&tenant.0])
-        .await?
-        .try_get(0)?;
+    let secret: String = row(
+        client,
+        "SELECT secret FROM tenants WHERE id = $1",
+        &[&tenant.0],
+    )
+    .await?
+    .try_get(0)?;
     let ids: Vec<i64> = order.items.iter().map(|item| item.product_id.0).collect();
     let found = rows(
         client,
@@ -252,8 +256,7 @@ macro_rules! select_delivery {
     };
 }
 
-pub(crate) const EXPORT_DELIVERIES: &str =
-    select_delivery!("WHERE id > $1 ORDER BY id LIMIT $2");
+pub(crate) const EXPORT_DELIVERIES: &str = select_delivery!("WHERE id > $1 ORDER BY id LIMIT $2");
 
 pub(crate) fn delivery_from_row(r: &Row) -> Result<DeliveryInfo, Failure> {
     let event_id: String = r.try_get(2)?;

@@ -62,7 +62,11 @@ pub fn enqueue_unsubscribe(
         .prepare_cached("SELECT unsubscribe_url FROM tenants WHERE id = ?1")
         .and_then(|mut s| s.query_row([tenant.0], |r| r.get(0)))
         .map_err(db_error)?;
-    enqueue(conn, tenant, unsubscribe_entry(&url, fields).into_iter().collect())
+    enqueue(
+        conn,
+        tenant,
+        unsubscribe_entry(&url, fields).into_iter().collect(),
+    )
 }
 
 /// Writes deliveries, due at once.
@@ -186,9 +190,11 @@ pub(crate) fn claim(
     let lease_end = now_ms.saturating_add(lease_ms);
     let mut claimed = Vec::with_capacity(due.len());
     for (tenant, id, event_id, url, body, attempts, round_start) in due {
-        conn.prepare_cached("UPDATE outbox_deliveries SET due_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
-            .and_then(|mut s| s.execute(params![tenant, id, lease_end]))
-            .map_err(db_error)?;
+        conn.prepare_cached(
+            "UPDATE outbox_deliveries SET due_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![tenant, id, lease_end]))
+        .map_err(db_error)?;
         claimed.push(ClaimedDelivery {
             tenant: TenantId(tenant),
             id,

@@ -168,13 +168,11 @@ fn export(
             })
         }),
         Collection::Events => collect(conn, EXPORT_EVENTS, params![id, limit], event_from_row),
-        Collection::Deliveries => {
-            collect(conn, EXPORT_DELIVERIES, params![id, limit], |row| {
-                let delivery = outbox::delivery_from_row(row)?;
-                let attempts = outbox::attempts(conn, delivery.tenant, delivery.id)?;
-                Ok(Record::Delivery { delivery, attempts })
-            })
-        }
+        Collection::Deliveries => collect(conn, EXPORT_DELIVERIES, params![id, limit], |row| {
+            let delivery = outbox::delivery_from_row(row)?;
+            let attempts = outbox::attempts(conn, delivery.tenant, delivery.id)?;
+            Ok(Record::Delivery { delivery, attempts })
+        }),
     }
 }
 

@@ -677,10 +677,7 @@ async fn unsubscribes_are_queued_with_the_transaction_that_makes_them() {
 
     let fixture = Fixture::new();
     let store = &fixture.store;
-    let mut tenant = store
-        .add_tenant(new_tenant("unsub"))
-        .await
-        .expect("tenant");
+    let mut tenant = store.add_tenant(new_tenant("unsub")).await.expect("tenant");
     let fields = UnsubscribeNotification {
         name: "Иван Петров".into(),
         email: "user8@example.com".into(),

@@ -68,9 +68,7 @@ fn start_receiver(addr: SocketAddr) -> Arc<Mutex<Vec<Seen>>> {
 }
 
 fn read_request(stream: &TcpStream) -> Option<Seen> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut reader = BufReader::new(stream);
     let mut head = String::new();
     loop {
@@ -153,14 +151,24 @@ fn a_notification_committed_before_kill_9_is_delivered_after_the_restart() {
     let seen = start_receiver(receiver);
     let _server = Server::start(&s, QUICK);
     let arrived = eventually(Duration::from_secs(15), || {
-        seen.lock().unwrap().iter().any(|r| {
-            r.header("x-clickbill-event-id") == Some(event_id.as_str())
-        })
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.header("x-clickbill-event-id") == Some(event_id.as_str()))
     });
-    assert!(arrived.is_some(), "the event was not delivered after the restart");
+    assert!(
+        arrived.is_some(),
+        "the event was not delivered after the restart"
+    );
     let first = seen.lock().unwrap()[0].clone();
-    assert!(first.head.starts_with("POST /jc.php?a=make HTTP/1.1"), "{first:?}");
-    assert!(first.body.starts_with("status=new_order&id=1&"), "{first:?}");
+    assert!(
+        first.head.starts_with("POST /jc.php?a=make HTTP/1.1"),
+        "{first:?}"
+    );
+    assert!(
+        first.body.starts_with("status=new_order&id=1&"),
+        "{first:?}"
+    );
     let attempt: u32 = first
         .header("x-clickbill-delivery-attempt")
         .unwrap()
@@ -196,7 +204,11 @@ fn a_notification_committed_before_kill_9_is_delivered_after_the_restart() {
     });
     assert!(again.is_some(), "the redelivery did not arrive");
 
-    let unknown = s.run(&["notifications", "show", "0f8e0000-0000-4000-8000-000000000000"]);
+    let unknown = s.run(&[
+        "notifications",
+        "show",
+        "0f8e0000-0000-4000-8000-000000000000",
+    ]);
     assert_eq!(unknown.code, 2, "{unknown:?}");
     let malformed = s.run(&["notifications", "redeliver", "nope"]);
     assert_eq!(malformed.code, 2, "{malformed:?}");
@@ -238,7 +250,11 @@ fn php_available(test: &str) -> bool {
     if std::env::var("CLICKBILL_REQUIRE_PHP").as_deref() == Ok("1") {
         panic!("{test}: `php` is not on the PATH, and CLICKBILL_REQUIRE_PHP=1 requires it");
     }
-    announce_skip(test, "NO PHP RECEIVER WAS RUN", &["`php` is not on the PATH."]);
+    announce_skip(
+        test,
+        "NO PHP RECEIVER WAS RUN",
+        &["`php` is not on the PATH."],
+    );
     false
 }
 
@@ -266,7 +282,13 @@ fn a_php_receiver_with_the_documented_check_accepts_every_kind() {
     assert!(up.is_some(), "php -S did not start");
 
     s.ok(&["tenant", "add", "demo", "--secret", "secret"]);
-    s.ok(&["tenant", "set", "demo", "prepayment_enabled=1", "prepayment_minsum=100"]);
+    s.ok(&[
+        "tenant",
+        "set",
+        "demo",
+        "prepayment_enabled=1",
+        "prepayment_minsum=100",
+    ]);
     let base = format!("http://{addr}/receiver.php");
     let mut product = vec![
         "product".to_owned(),
@@ -310,7 +332,10 @@ fn a_php_receiver_with_the_documented_check_accepts_every_kind() {
         "UpdateOrderStatus",
         &["bill_id=1", "status=moneyback", "ext_ref_no=R-1"],
     );
-    api("CreateOrder", &["bill_email=other@example.com", "goods[0][good_name]=code1"]);
+    api(
+        "CreateOrder",
+        &["bill_email=other@example.com", "goods[0][good_name]=code1"],
+    );
     api("UpdateOrderStatus", &["bill_id=2", "status=cancel"]);
 
     let log = docroot.join("received.log");

@@ -7,13 +7,13 @@ use clickbill_domain::model::{
     NewManager, NewOrder, NewPartner, NewTenant, Order, Partner, PartnerId, PayStatus, Product,
     ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
 };
-use clickbill_domain::{
-    Clock, CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
-    PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
-};
 use clickbill_domain::outbox::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
     OutboxWaker,
+};
+use clickbill_domain::{
+    Clock, CreatedOrder, DueTimer, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
+    PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
 };
 use clickbill_protocol::value::{Login, Money, Percent};
 use clickbill_server::{Application, NotifierConfig, ServerConfig, ShutdownHandle};

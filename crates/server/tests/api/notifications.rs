@@ -97,7 +97,11 @@ impl Receiver {
                     body: String::from_utf8(body.to_vec()).unwrap(),
                     target,
                 });
-                let code = if ok { 200 } else { answer.load(Ordering::SeqCst) };
+                let code = if ok {
+                    200
+                } else {
+                    answer.load(Ordering::SeqCst)
+                };
                 (StatusCode::from_u16(code).unwrap(), "thanks")
             }
         };
@@ -170,7 +174,9 @@ async fn every_event_reaches_its_urls_with_the_bodies_of_16() {
     app.post("createorder", CREATE_12346).await;
     app.post("UpdateOrderStatus", PREPAY_12346)
         .await
-        .assert_body(r#"{"error_code":0,"error_text":"OK","hash":"b60bb23ab72ead13463d1205065965a5"}"#);
+        .assert_body(
+            r#"{"error_code":0,"error_text":"OK","hash":"b60bb23ab72ead13463d1205065965a5"}"#,
+        );
 
     // new_order 12344, 12345 and 12346 (each once: their products share one URL), paid 12344,
     // cancel_order 12345, moneyback 12344, prepaid 12346.
@@ -229,7 +235,12 @@ async fn every_event_reaches_its_urls_with_the_bodies_of_16() {
     assert_eq!(kinds, ["new_order", "paid", "moneyback"]);
     for delivery in &log {
         assert_eq!(delivery.state, DeliveryState::Delivered);
-        let (_, attempts) = app.store.delivery(&delivery.event_id).await.unwrap().unwrap();
+        let (_, attempts) = app
+            .store
+            .delivery(&delivery.event_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(attempts.len(), 1);
         assert_eq!(attempts[0].status, Some(200));
         assert_eq!(attempts[0].response, b"thanks");
@@ -255,9 +266,16 @@ async fn a_receiver_that_was_down_gets_every_event_once_it_is_up() {
     assert_eq!(pending.len(), 4, "{pending:#?}");
     for delivery in &pending {
         assert_eq!(delivery.state, DeliveryState::Pending);
-        let (_, attempts) = app.store.delivery(&delivery.event_id).await.unwrap().unwrap();
+        let (_, attempts) = app
+            .store
+            .delivery(&delivery.event_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(!attempts.is_empty());
-        assert!(attempts.iter().all(|a| a.status.is_none() && !a.error.is_empty()));
+        assert!(attempts
+            .iter()
+            .all(|a| a.status.is_none() && !a.error.is_empty()));
     }
 
     let receiver = Receiver::start(addr, &[]).await;
@@ -266,7 +284,9 @@ async fn a_receiver_that_was_down_gets_every_event_once_it_is_up() {
         .await;
     let expected: BTreeSet<String> = pending.iter().map(|d| d.event_id.to_string()).collect();
     assert_eq!(distinct_events(&received), expected);
-    assert!(received.iter().all(|r| r.attempt.parse::<u32>().unwrap() > 1));
+    assert!(received
+        .iter()
+        .all(|r| r.attempt.parse::<u32>().unwrap() > 1));
     for _ in 0..100 {
         let all = app
             .store
@@ -275,7 +295,12 @@ async fn a_receiver_that_was_down_gets_every_event_once_it_is_up() {
             .unwrap();
         if all.iter().all(|d| d.state == DeliveryState::Delivered) {
             for delivery in all {
-                let (_, attempts) = app.store.delivery(&delivery.event_id).await.unwrap().unwrap();
+                let (_, attempts) = app
+                    .store
+                    .delivery(&delivery.event_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 let last = attempts.last().unwrap();
                 assert_eq!(last.status, Some(200));
                 assert_eq!(last.attempt as usize, attempts.len());
@@ -337,18 +362,14 @@ async fn a_failing_receiver_fails_after_the_schedule_without_holding_up_others()
     }
     let log = failed.expect("marked failed after three attempts");
     assert_eq!(log.len(), 3);
-    assert!(log.iter().all(|a| a.status == Some(500) && a.error == "HTTP 500"));
+    assert!(log
+        .iter()
+        .all(|a| a.status == Some(500) && a.error == "HTTP 500"));
     // 100 ms, then 200 ms between the attempts.
     assert!(log[1].at_ms - log[0].at_ms >= 100, "{log:#?}");
     assert!(log[2].at_ms - log[1].at_ms >= 200, "{log:#?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let count = |target: &str| {
-        receiver
-            .all()
-            .iter()
-            .filter(|r| r.target == target)
-            .count()
-    };
+    let count = |target: &str| receiver.all().iter().filter(|r| r.target == target).count();
     assert_eq!(count("/jc.php?a=make"), 3, "no attempt after the last");
     assert_eq!(count("/jc.php?a=paid"), 1);
     let states: BTreeMap<String, DeliveryState> = app
@@ -372,8 +393,7 @@ async fn a_failing_receiver_fails_after_the_schedule_without_holding_up_others()
         .await;
     let last = again
         .iter()
-        .filter(|r| r.target == "/jc.php?a=make")
-        .next_back()
+        .rfind(|r| r.target == "/jc.php?a=make")
         .unwrap();
     assert_eq!(last.event_id, event_id.as_str());
     assert_eq!(last.attempt, "4");
