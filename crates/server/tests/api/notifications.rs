@@ -406,3 +406,28 @@ async fn a_failing_receiver_fails_after_the_schedule_without_holding_up_others()
     }
     panic!("the redelivery was not recorded");
 }
+
+#[tokio::test]
+async fn the_first_attempt_follows_the_commit_within_a_second() {
+    let addr = free_address().await;
+    let receiver = Receiver::start(addr, &[]).await;
+    // A worker that looks at the outbox on its own only every 30 s: the first attempt comes
+    // sooner only because the commit wakes it.
+    let config = NotifierConfig {
+        poll_interval: Duration::from_secs(30),
+        ..NotifierConfig::default()
+    };
+    let Some(app) = app_notifying(addr, config).await else {
+        return;
+    };
+    // The worker's first look at the outbox finds nothing; the order comes after it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answered = std::time::Instant::now();
+    app.post("CreateOrder", CREATE_12345).await;
+    receiver
+        .wait_until("new_order", |all| !all.is_empty())
+        .await;
+    let took = answered.elapsed();
+    eprintln!("first attempt {took:?} after the answer to CreateOrder");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
