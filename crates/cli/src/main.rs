@@ -13,6 +13,7 @@ mod healthcheck;
 mod limits;
 mod manager;
 mod migrate;
+mod notifications;
 mod partner;
 mod product;
 mod sandbox;
@@ -168,6 +169,7 @@ enum Command {
     Healthcheck(healthcheck::Args),
     Sign(sign::Args),
     Copy(copy::Args),
+    Notifications(notifications::Args),
 }
 
 fn main() -> ExitCode {
@@ -184,6 +186,7 @@ fn main() -> ExitCode {
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Copy(args) => copy::run(args, &cli.global),
+        Command::Notifications(args) => notifications::run(args, &cli.global),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

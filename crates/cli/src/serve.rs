@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use clickbill_domain::outbox::RetrySchedule;
 use clickbill_domain::{Clock, SystemClock};
-use clickbill_server::{Application, ServerConfig};
+use clickbill_server::{Application, NotifierConfig, ServerConfig};
 
 use crate::database::{self, Create, Database};
 use crate::{exit, failed, sandbox, Global};
@@ -98,6 +99,65 @@ pub struct Args {
 
     #[command(flatten)]
     limits: crate::limits::LimitArgs,
+    #[command(flatten)]
+    notifications: NotificationArgs,
+}
+
+/// The notification worker (SPEC §16.2): attempt n+1 follows a failed attempt n after
+/// FIRST_DELAY × FACTOR^(n−1); after ATTEMPTS failed attempts the delivery is marked failed.
+#[derive(clap::Args, Debug)]
+struct NotificationArgs {
+    /// Send no notifications from this server (they stay queued for another one).
+    #[arg(long)]
+    no_notifications: bool,
+
+    /// Seconds between the first failed attempt of a notification and the second.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    notify_first_delay: f64,
+
+    /// How much longer each further wait is than the one before.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    notify_backoff_factor: u32,
+
+    /// Attempts before a notification is marked failed.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    notify_attempts: u32,
+
+    /// Notifications sent at once; a slow receiver holds one of them.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    notify_concurrency: u64,
+
+    /// Seconds between two looks for notifications queued by other servers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = seconds)]
+    notify_poll_interval: f64,
+}
+
+impl NotificationArgs {
+    fn config(&self) -> NotifierConfig {
+        NotifierConfig {
+            enabled: !self.no_notifications,
+            schedule: RetrySchedule {
+                first_delay: Duration::from_secs_f64(self.notify_first_delay),
+                factor: self.notify_backoff_factor,
+                attempts: self.notify_attempts,
+            },
+            concurrency: usize::try_from(self.notify_concurrency).unwrap_or(usize::MAX),
+            poll_interval: Duration::from_secs_f64(self.notify_poll_interval),
+            ..NotifierConfig::default()
+        }
+    }
+}
+
+/// A number of seconds from 0.01 to a day, fractions allowed.
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if (0.01..=86_400.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{text} is not between 0.01 and 86400 seconds"))
+    }
 }
 
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
@@ -152,6 +212,7 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     config.metrics_listen = args.metrics_listen;
     config.access_log = args.access_log;
     args.limits.apply(&mut config);
+    config.notifications = args.notifications.config();
     let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {

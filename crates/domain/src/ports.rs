@@ -7,6 +7,10 @@ use crate::model::{
     TenantId,
 };
 use crate::order::{OrderEventKind, StatusRefusal};
+use crate::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
+    OutboxWaker,
+};
 use async_trait::async_trait;
 use clickbill_protocol::value::Money;
 
@@ -367,6 +371,47 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Forgets completed keys older than [`IDEMPOTENCY_KEY_LIFETIME`] at `now`; returns how many.
     async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// Hands out up to `limit` pending deliveries of any tenant that are due at `now_ms`
+    /// (unix milliseconds), earliest first, each leased for `lease_ms`: no other claim gets it
+    /// until the lease ends (the claimer crashed) or its attempt is recorded. Concurrent
+    /// claimers, also in other processes, never get the same delivery at once.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Logs the attempt of `claimed` and moves the delivery on by `outcome`. `false` (nothing
+    /// written) when the delivery is no longer at that attempt: its lease ran out and another
+    /// claim took it over, or it was queued again by hand.
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: AttemptRecord,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError>;
+    /// When the earliest pending delivery (of any tenant) is due, in unix milliseconds.
+    async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError>;
+    /// The deliveries of one tenant that match `filter`, oldest first.
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: DeliveryFilter,
+    ) -> Result<Vec<DeliveryInfo>, StoreError>;
+    /// One delivery by its event id with every attempt, in order.
+    async fn delivery(
+        &self,
+        event_id: &EventId,
+    ) -> Result<Option<(DeliveryInfo, Vec<AttemptRecord>)>, StoreError>;
+    /// Queues a delivery again for an attempt at `now_ms`, whatever its state, with a fresh
+    /// retry schedule and the same event id; `false` when there is no such delivery.
+    async fn redeliver(&self, event_id: &EventId, now_ms: i64) -> Result<bool, StoreError>;
+    /// Asks the store to call `waker` after each commit that wrote deliveries. Stores that
+    /// cannot tell are polled instead; so are changes made by other processes.
+    fn set_outbox_waker(&self, waker: OutboxWaker) {
+        drop(waker);
+    }
 }
 
 /// How long a completed `Idempotency-Key` is remembered (SPEC §17).

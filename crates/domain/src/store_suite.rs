@@ -58,6 +58,7 @@ macro_rules! store_suite_tests {
             orders_by_email_filter_by_status,
             due_auto_cancels_fire_across_tenants,
             idempotency_keys_claim_complete_and_expire,
+            outbox_fans_out_claims_records_and_redelivers,
         );
     };
     (@each $fresh:path; $($name:ident),+ $(,)?) => {
@@ -2071,4 +2072,160 @@ pub async fn idempotency_keys_claim_complete_and_expire(store: &dyn Store) {
         claim(&t, "old", "B", NOW + IDEMPOTENCY_KEY_LIFETIME).await,
         IdempotencyClaim::Claimed
     );
+}
+
+/// Order events become one delivery per distinct URL with the order's body; a claim leases a
+/// delivery; a late record of a lapsed claim writes nothing; redelivery starts a new round.
+pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
+    use crate::outbox::{
+        now_ms, AttemptOutcome, AttemptRecord, DeliveryFilter, DeliveryState, EventId,
+    };
+    let t = tenant(store, "suite-outbox").await;
+    let shared = "http://127.0.0.1:9/shared";
+    let mut products = Vec::new();
+    for (code, paid) in [("o1", shared), ("o2", "http://127.0.0.1:9/two"), ("o3", "")] {
+        let mut spec = ProductSpec::new(self::code(code), "t", money(100));
+        spec.urls = NotificationUrls {
+            new_order: if paid.is_empty() {
+                String::new()
+            } else {
+                shared.to_owned()
+            },
+            paid: paid.to_owned(),
+            ..NotificationUrls::default()
+        };
+        products.push(store.add_product(t.id, spec).await.expect("product"));
+    }
+    let items = products.iter().map(|p| item(p, 100)).collect();
+    let id = created(store, &t, new_order("outbox@example.com", items), NOW).await;
+    let paid = change_status(
+        store,
+        &t,
+        id,
+        StatusChange::Paid {
+            date: NOW + 1,
+            amount: None,
+            payway: None,
+        },
+    )
+    .await;
+    assert_eq!(paid, OrderUpdate::Applied(vec![OrderEventKind::Paid]));
+
+    let all = store
+        .deliveries(t.id, DeliveryFilter::default())
+        .await
+        .unwrap();
+    let routes: Vec<(&str, &str)> = all
+        .iter()
+        .map(|d| (d.kind.as_str(), d.url.as_str()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("new_order", shared),
+            ("paid", shared),
+            ("paid", "http://127.0.0.1:9/two"),
+        ]
+    );
+    assert!(all
+        .iter()
+        .all(|d| d.state == DeliveryState::Pending && d.attempts == 0 && d.bill_id == Some(id)));
+    assert!(String::from_utf8_lossy(&all[0].body).starts_with("status=new_order&id="));
+    assert_eq!(all[1].body, all[2].body, "one body per event");
+    assert_ne!(all[1].event_id, all[2].event_id, "one event id per URL");
+    let filtered = store
+        .deliveries(
+            t.id,
+            DeliveryFilter {
+                state: Some(DeliveryState::Failed),
+                bill_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(filtered.is_empty());
+
+    let now = now_ms();
+    let mine = |claimed: Vec<crate::outbox::ClaimedDelivery>| -> Vec<_> {
+        claimed.into_iter().filter(|c| c.tenant == t.id).collect()
+    };
+    let first = mine(store.claim_deliveries(now, 60_000, 100).await.unwrap());
+    assert_eq!(first.len(), 3);
+    assert!(first
+        .iter()
+        .all(|c| c.attempt == 1 && c.failed_in_round == 0));
+    assert!(mine(store.claim_deliveries(now, 60_000, 100).await.unwrap()).is_empty());
+    // The lease lapsed: another worker takes them over.
+    let second = mine(
+        store
+            .claim_deliveries(now + 60_000, 60_000, 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(second.len(), 3);
+
+    let record = |attempt: u32, status: Option<u16>| AttemptRecord {
+        attempt,
+        at_ms: now,
+        status,
+        error: if status == Some(200) {
+            String::new()
+        } else {
+            "HTTP 500".into()
+        },
+        latency_ms: 3,
+        response: b"answer".to_vec(),
+    };
+    let outcomes = [
+        AttemptOutcome::Delivered,
+        AttemptOutcome::RetryAt(now + 5_000),
+        AttemptOutcome::Failed,
+    ];
+    for (claimed, outcome) in second.iter().zip(outcomes) {
+        let status = if outcome == AttemptOutcome::Delivered {
+            200
+        } else {
+            500
+        };
+        assert!(store
+            .record_attempt(claimed, record(1, Some(status)), outcome)
+            .await
+            .unwrap());
+    }
+    // The first claim comes back late: its attempt is no longer the delivery's.
+    assert!(!store
+        .record_attempt(&first[0], record(1, Some(200)), AttemptOutcome::Delivered)
+        .await
+        .unwrap());
+
+    let state_of = |event_id: EventId| async move {
+        store.delivery(&event_id).await.unwrap().expect("delivery")
+    };
+    let (delivered, log) = state_of(second[0].event_id.clone()).await;
+    assert_eq!(delivered.state, DeliveryState::Delivered);
+    assert_eq!(log, [record(1, Some(200))]);
+    let (retrying, _) = state_of(second[1].event_id.clone()).await;
+    assert_eq!(retrying.state, DeliveryState::Pending);
+    assert_eq!(retrying.due_ms, now + 5_000);
+    assert!(mine(
+        store
+            .claim_deliveries(now + 4_999, 60_000, 100)
+            .await
+            .unwrap()
+    )
+    .is_empty());
+    let (failed, _) = state_of(second[2].event_id.clone()).await;
+    assert_eq!(failed.state, DeliveryState::Failed);
+
+    assert!(store.redeliver(&failed.event_id, now + 10).await.unwrap());
+    let again = mine(store.claim_deliveries(now + 10, 60_000, 100).await.unwrap());
+    let again: Vec<_> = again
+        .into_iter()
+        .filter(|c| c.event_id == failed.event_id)
+        .collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].attempt, again[0].failed_in_round), (2, 0));
+    let unknown = EventId::parse("00000000-0000-4000-8000-000000000000").unwrap();
+    assert!(!store.redeliver(&unknown, now).await.unwrap());
+    assert!(store.delivery(&unknown).await.unwrap().is_none());
 }

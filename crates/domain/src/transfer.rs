@@ -11,6 +11,7 @@ use crate::model::{
     TenantSettings, Utm,
 };
 use crate::order::OrderEventKind;
+use crate::outbox::{AttemptRecord, DeliveryInfo};
 use crate::ports::StoreError;
 use async_trait::async_trait;
 use clickbill_protocol::value::{Money, Percent};
@@ -27,10 +28,12 @@ pub enum Collection {
     Managers,
     Orders,
     Events,
+    /// Outgoing notifications with their delivery logs; pending ones go on from the target.
+    Deliveries,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 7] = [
+    pub const ALL: [Collection; 8] = [
         Collection::Tenants,
         Collection::Products,
         Collection::Coupons,
@@ -38,6 +41,7 @@ impl Collection {
         Collection::Managers,
         Collection::Orders,
         Collection::Events,
+        Collection::Deliveries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Collection {
             Collection::Managers => "managers",
             Collection::Orders => "orders",
             Collection::Events => "events",
+            Collection::Deliveries => "notifications",
         }
     }
 }
@@ -96,6 +101,11 @@ pub enum Record {
         deleted: bool,
     },
     Event(StoredEvent),
+    Delivery {
+        delivery: DeliveryInfo,
+        /// Its delivery log, in attempt order.
+        attempts: Vec<AttemptRecord>,
+    },
 }
 
 impl Record {
@@ -108,6 +118,7 @@ impl Record {
             Record::Manager { .. } => Collection::Managers,
             Record::Order { .. } => Collection::Orders,
             Record::Event(_) => Collection::Events,
+            Record::Delivery { .. } => Collection::Deliveries,
         }
     }
 
@@ -123,6 +134,7 @@ impl Record {
             Record::Manager { tenant, manager } => Key::new(tenant.0, manager.id.0),
             Record::Order { tenant, order, .. } => Key::new(tenant.0, order.bill_id.get()),
             Record::Event(event) => Key::new(event.id, 0),
+            Record::Delivery { delivery, .. } => Key::new(delivery.id, 0),
         }
     }
 }
@@ -738,6 +750,51 @@ fn encode(record: &Record, out: &mut Vec<u8>) {
             e.text(kind.as_str());
             e.int(*at);
         }
+        Record::Delivery { delivery, attempts } => {
+            let DeliveryInfo {
+                tenant,
+                id,
+                event_id,
+                bill_id,
+                kind,
+                url,
+                body,
+                created_ms,
+                state,
+                attempts: made,
+                round_start,
+                due_ms,
+            } = delivery;
+            e.int(tenant.0);
+            e.int(*id);
+            e.text(event_id.as_str());
+            e.optional(bill_id.map(BillId::get));
+            e.text(kind);
+            e.text(url);
+            e.bytes(body);
+            e.int(*created_ms);
+            e.text(state.as_str());
+            e.int(i64::from(*made));
+            e.int(i64::from(*round_start));
+            e.int(*due_ms);
+            e.length(attempts.len());
+            for attempt in attempts {
+                let AttemptRecord {
+                    attempt,
+                    at_ms,
+                    status,
+                    error,
+                    latency_ms,
+                    response,
+                } = attempt;
+                e.int(i64::from(*attempt));
+                e.int(*at_ms);
+                e.optional(status.map(i64::from));
+                e.text(error);
+                e.int(*latency_ms);
+                e.bytes(response);
+            }
+        }
     }
 }
 
@@ -753,8 +810,12 @@ impl Encoder<'_> {
     }
 
     fn text(&mut self, text: &str) {
-        self.length(text.len());
-        self.0.extend_from_slice(text.as_bytes());
+        self.bytes(text.as_bytes());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.length(bytes.len());
+        self.0.extend_from_slice(bytes);
     }
 
     fn texts(&mut self, texts: &[String]) {
@@ -1361,6 +1422,25 @@ pub mod suite {
             )
             .await;
         }
+        // One delivery with a logged attempt, so that the log moves too.
+        let claimed = store
+            .claim_deliveries(crate::outbox::now_ms(), 60_000, 1)
+            .await
+            .expect("claim");
+        let claimed = claimed.first().expect("a delivery to the shop's URLs");
+        let attempt = crate::outbox::AttemptRecord {
+            attempt: claimed.attempt,
+            at_ms: crate::outbox::now_ms(),
+            status: Some(503),
+            error: "HTTP 503".into(),
+            latency_ms: 12,
+            response: b"busy \xff".to_vec(),
+        };
+        let retry = crate::outbox::AttemptOutcome::RetryAt(attempt.at_ms + 10_000);
+        assert!(store
+            .record_attempt(claimed, attempt, retry)
+            .await
+            .expect("record"));
     }
 
     /// Every record of `store`, collection after collection, read `page_size` at a time;
@@ -1733,7 +1813,37 @@ mod tests {
         records.push(order(2, 1000, "other tenant"));
         records.extend((1..=orders).map(|id| event(id, 1, id)));
         records.push(event(orders + 1, 2, 1000));
+        records.push(delivery(1, 1, 1));
+        records.push(delivery(2, 2, 1000));
         records
+    }
+
+    fn delivery(id: i64, tenant: i64, bill_id: i64) -> Record {
+        use crate::outbox::{AttemptRecord, DeliveryInfo, DeliveryState, EventId};
+        Record::Delivery {
+            delivery: DeliveryInfo {
+                tenant: TenantId(tenant),
+                id,
+                event_id: EventId::parse(&format!("00000000-0000-4000-8000-{id:012}")).unwrap(),
+                bill_id: BillId::new(bill_id),
+                kind: "new_order".into(),
+                url: "http://127.0.0.1:9/new".into(),
+                body: b"status=new_order".to_vec(),
+                created_ms: 1_700_000_000_000,
+                state: DeliveryState::Pending,
+                attempts: 1,
+                round_start: 0,
+                due_ms: 1_700_000_010_000,
+            },
+            attempts: vec![AttemptRecord {
+                attempt: 1,
+                at_ms: 1_700_000_000_001,
+                status: None,
+                error: "connection refused".into(),
+                latency_ms: 1,
+                response: Vec::new(),
+            }],
+        }
     }
 
     fn options(page_size: usize, mode: CopyMode) -> CopyOptions {
@@ -1776,6 +1886,7 @@ mod tests {
                 (Collection::Managers, 1, 1),
                 (Collection::Orders, 11, 11),
                 (Collection::Events, 11, 11),
+                (Collection::Deliveries, 2, 2),
             ]
         );
         assert_ne!(

@@ -13,6 +13,7 @@ pub mod error;
 pub mod json;
 pub mod method;
 pub mod methods;
+pub mod notification;
 pub mod sign;
 pub mod value;
 

@@ -1,6 +1,7 @@
 //! What a deployment tells the server: where to listen, which domains carry tenants, which peers
 //! may speak for clients.
 
+use crate::notifier::NotifierConfig;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     /// How long one `/api` request may take from its headers to its answer; a slower one is
     /// answered 503 with `Retry-After`.
     pub request_timeout: Duration,
+    /// The notification worker (SPEC §16).
+    pub notifications: NotifierConfig,
 }
 
 impl ServerConfig {
@@ -61,6 +64,7 @@ impl ServerConfig {
             max_body_bytes: crate::body::MAX_BODY_BYTES,
             idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
+            notifications: NotifierConfig::default(),
         }
     }
 

@@ -24,10 +24,12 @@ mod limits;
 pub mod logging;
 mod methods;
 pub mod metrics;
+mod notifier;
 mod render;
 mod startup;
 mod tenants;
 mod timers;
 
 pub use config::ServerConfig;
+pub use notifier::NotifierConfig;
 pub use startup::{Application, ShutdownHandle};

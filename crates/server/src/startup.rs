@@ -7,6 +7,7 @@
 use crate::api::{self, AppState};
 use crate::config::ServerConfig;
 use crate::limits::{self, Connections, RequestLimits};
+use crate::notifier;
 use crate::tenants::TenantDirectory;
 use crate::timers;
 use anyhow::Context;
@@ -19,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 /// A bound, ready server. Build it, read its address, then run it.
@@ -156,6 +157,18 @@ impl Application {
             Arc::clone(&state.clock),
             config.auto_cancel_interval,
         ));
+        let notifier = config.notifications.enabled.then(|| {
+            let wake = Arc::new(Notify::new());
+            let waker = Arc::clone(&wake);
+            state
+                .store
+                .set_outbox_waker(Arc::new(move || waker.notify_one()));
+            tokio::spawn(notifier::run(
+                Arc::clone(&state.store),
+                config.notifications.clone(),
+                wake,
+            ))
+        });
         let mut stop_rx = stop_tx.subscribe();
         let stopped = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -190,7 +203,11 @@ impl Application {
             }
         }
         drop(listener);
-        for worker in [refresher, auto_cancel].into_iter().chain(metrics) {
+        for worker in [refresher, auto_cancel]
+            .into_iter()
+            .chain(metrics)
+            .chain(notifier)
+        {
             worker.abort();
             let _ = worker.await;
         }

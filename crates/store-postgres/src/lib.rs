@@ -33,6 +33,7 @@ mod db;
 mod idempotency;
 mod migrations;
 mod orders;
+pub mod outbox;
 mod tenants;
 #[cfg(test)]
 mod test_server;
@@ -46,6 +47,10 @@ use clickbill_domain::model::{
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
     TenantId,
 };
+use clickbill_domain::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
+    OutboxWaker,
+};
 use clickbill_domain::transfer::{Collection, Key, Record, Transfer};
 use clickbill_domain::{
     CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
@@ -54,7 +59,7 @@ use clickbill_domain::{
 use connect::{connector, Connector};
 use db::{connection, describe, write};
 use deadpool_postgres::{Manager as PoolManager, Pool, Runtime};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// How to reach the database and how to use it.
@@ -107,6 +112,7 @@ impl std::fmt::Debug for PostgresOptions {
 /// pooled connection for the time it needs it.
 pub struct PostgresStore {
     pool: Pool,
+    outbox_waker: OnceLock<OutboxWaker>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -124,7 +130,10 @@ impl PostgresStore {
         let mut client = connection(&pool).await?;
         migrations::migrate(&mut client, options.schema.as_deref()).await?;
         drop(client);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            outbox_waker: OnceLock::new(),
+        })
     }
 
     /// Creates or upgrades the schema without opening a pool (`clickbill migrate`); returns the
@@ -163,6 +172,16 @@ fn open_pool(options: &PostgresOptions) -> Result<Pool, StoreError> {
 
 /// Reads run on a pooled connection outside any explicit transaction: each is one statement,
 /// which sees one snapshot. Writes go through [`write`], which retries them.
+impl PostgresStore {
+    /// Tells the delivery worker of this process that a commit wrote deliveries (see
+    /// [`Store::set_outbox_waker`]); the workers of other replicas find them by polling.
+    pub fn wake_outbox(&self) {
+        if let Some(wake) = self.outbox_waker.get() {
+            wake();
+        }
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -368,10 +387,14 @@ impl Store for PostgresStore {
         now: i64,
     ) -> Result<CreatedOrder, StoreError> {
         let (id, first_bill_id) = (tenant.id, tenant.settings.first_bill_id);
-        write(&self.pool, |tx| {
+        let created = write(&self.pool, |tx| {
             Box::pin(orders::create(tx, id, first_bill_id, order.clone(), now))
         })
-        .await
+        .await?;
+        if matches!(created, CreatedOrder::Created(_)) {
+            self.wake_outbox();
+        }
+        Ok(created)
     }
 
     async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError> {
@@ -387,7 +410,7 @@ impl Store for PostgresStore {
         change: OrderChange,
     ) -> Result<OrderUpdate, StoreError> {
         let change: orders::PendingChange = Arc::new(Mutex::new(Some(change)));
-        write(&self.pool, |tx| {
+        let update = write(&self.pool, |tx| {
             Box::pin(orders::update(
                 tx,
                 tenant,
@@ -396,7 +419,11 @@ impl Store for PostgresStore {
                 now,
             ))
         })
-        .await
+        .await?;
+        if matches!(&update, OrderUpdate::Applied(events) if !events.is_empty()) {
+            self.wake_outbox();
+        }
+        Ok(update)
     }
 
     async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
@@ -491,6 +518,72 @@ impl Store for PostgresStore {
 
     async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
         write(&self.pool, |tx| Box::pin(idempotency::purge(tx, now))).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        write(&self.pool, |tx| {
+            Box::pin(outbox::claim(tx, now_ms, lease_ms, limit))
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: AttemptRecord,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        let (claimed, attempt) = (Arc::new(claimed.clone()), Arc::new(attempt));
+        write(&self.pool, |tx| {
+            let (claimed, attempt) = (Arc::clone(&claimed), Arc::clone(&attempt));
+            Box::pin(async move { outbox::record(tx, &claimed, &attempt, outcome).await })
+        })
+        .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(outbox::next_due(&client).await?)
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: DeliveryFilter,
+    ) -> Result<Vec<DeliveryInfo>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(outbox::list(&client, tenant, filter).await?)
+    }
+
+    async fn delivery(
+        &self,
+        event_id: &EventId,
+    ) -> Result<Option<(DeliveryInfo, Vec<AttemptRecord>)>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(outbox::by_event_id(&client, event_id).await?)
+    }
+
+    async fn redeliver(&self, event_id: &EventId, now_ms: i64) -> Result<bool, StoreError> {
+        let event_id = Arc::new(event_id.clone());
+        let queued = write(&self.pool, |tx| {
+            let event_id = Arc::clone(&event_id);
+            Box::pin(async move { outbox::redeliver(tx, &event_id, now_ms).await })
+        })
+        .await?;
+        if queued {
+            self.wake_outbox();
+        }
+        Ok(queued)
+    }
+
+    fn set_outbox_waker(&self, waker: OutboxWaker) {
+        // The first waker stays: one store serves one server.
+        let _ = self.outbox_waker.set(waker);
     }
 }
 

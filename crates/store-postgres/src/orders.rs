@@ -335,6 +335,7 @@ pub(crate) async fn create<C: GenericClient>(
     insert(client, tenant, &order, false).await?;
     for kind in events {
         record_event(client, tenant, bill_id, kind, now).await?;
+        crate::outbox::enqueue_order_event(client, tenant, kind, &order).await?;
     }
     Ok(CreatedOrder::Created(bill_id))
 }
@@ -410,6 +411,7 @@ pub(crate) async fn update<C: GenericClient>(
     }
     for kind in &events {
         record_event(client, tenant, bill_id, *kind, now).await?;
+        crate::outbox::enqueue_order_event(client, tenant, *kind, &order).await?;
     }
     Ok(OrderUpdate::Applied(events))
 }

@@ -7,6 +7,7 @@ use crate::catalogue::{
 };
 use crate::db::{db_error, execute, row, rows, Failure};
 use crate::orders::{insert, insert_event, order_from_row, EVENTS_PAGE, ORDERS_PAGE};
+use crate::outbox;
 use crate::tenants::{insert_domains, keep_number};
 use clickbill_domain::model::{BillId, Tenant, TenantId};
 use clickbill_domain::order::OrderEventKind;
@@ -46,6 +47,11 @@ fn table(collection: Collection) -> Table {
         Collection::Orders => per_tenant("orders", "bill_id"),
         Collection::Events => Table {
             name: "order_events",
+            tenant_column: None,
+            id_column: "id",
+        },
+        Collection::Deliveries => Table {
+            name: "outbox_deliveries",
             tenant_column: None,
             id_column: "id",
         },
@@ -119,6 +125,21 @@ pub(crate) async fn export<C: GenericClient>(
                 }))
             })
         }
+        Collection::Deliveries => {
+            let found = rows(
+                client,
+                outbox::EXPORT_DELIVERIES,
+                &[&single_id_after(after), &limit],
+            )
+            .await?;
+            let mut page = Vec::with_capacity(found.len());
+            for row in &found {
+                let delivery = outbox::delivery_from_row(row)?;
+                let attempts = outbox::attempts(client, delivery.tenant, delivery.id).await?;
+                page.push(Record::Delivery { delivery, attempts });
+            }
+            Ok(page)
+        }
     }
 }
 
@@ -139,6 +160,7 @@ fn raise(slot: &mut Option<i64>, id: i64) {
 struct Highest {
     tenant: Option<i64>,
     event: Option<i64>,
+    delivery: Option<i64>,
     per_tenant: BTreeMap<(TenantId, &'static str), i64>,
 }
 
@@ -156,6 +178,7 @@ impl Highest {
                 self.of_tenant(*tenant, "bill", order.bill_id.get())
             }
             Record::Event(event) => raise(&mut self.event, event.id),
+            Record::Delivery { delivery, .. } => raise(&mut self.delivery, delivery.id),
         }
     }
 
@@ -204,6 +227,14 @@ pub(crate) async fn import<C: GenericClient>(
         )
         .await?;
     }
+    if let Some(id) = highest.delivery {
+        execute(
+            client,
+            "SELECT setval('delivery_ids', $1) FROM delivery_ids WHERE last_value <= $1",
+            &[&id],
+        )
+        .await?;
+    }
     if let Some(id) = highest.event {
         execute(
             client,
@@ -225,6 +256,7 @@ fn tables_written(collection: Collection) -> &'static [&'static str] {
         Collection::Managers => &["managers"],
         Collection::Orders => &["orders", "order_products", "order_partner_fees"],
         Collection::Events => &["order_events"],
+        Collection::Deliveries => &["outbox_deliveries", "outbox_attempts"],
     }
 }
 
@@ -277,6 +309,13 @@ async fn write_record<C: GenericClient>(client: &C, record: &Record) -> Result<(
                 event.at,
             )
             .await
+        }
+        Record::Delivery { delivery, attempts } => {
+            outbox::insert(client, delivery).await?;
+            for attempt in attempts {
+                outbox::insert_attempt(client, delivery.tenant, delivery.id, attempt).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -19,6 +19,7 @@ mod codec;
 mod idempotency;
 mod migrations;
 mod orders;
+pub mod outbox;
 mod readers;
 mod tenants;
 mod transfer;
@@ -33,6 +34,10 @@ use clickbill_domain::model::{
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
     TenantId,
 };
+use clickbill_domain::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
+    OutboxWaker,
+};
 use clickbill_domain::{
     CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
     Store, StoreError, StoredResponse, TimeWindow,
@@ -40,7 +45,7 @@ use clickbill_domain::{
 use readers::Readers;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use writer::Writer;
 
@@ -75,6 +80,7 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
     path: PathBuf,
+    outbox_waker: OnceLock<OutboxWaker>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -102,6 +108,7 @@ impl SqliteStore {
             writer: Writer::start(conn, options.max_batch)?,
             readers: Arc::new(Readers::new(path.clone(), options.readers)),
             path,
+            outbox_waker: OnceLock::new(),
         })
     }
 
@@ -145,6 +152,15 @@ impl SqliteStore {
         T: Send + 'static,
     {
         self.writer.run(work).await
+    }
+
+    /// Tells the delivery worker of this process that a commit wrote deliveries (see
+    /// [`Store::set_outbox_waker`]). Writers that enqueue through [`outbox`] call it after
+    /// their write resolved.
+    pub fn wake_outbox(&self) {
+        if let Some(wake) = self.outbox_waker.get() {
+            wake();
+        }
     }
 
     /// Runs `read` on a read-only connection. Separate statements see separate snapshots
@@ -378,8 +394,13 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<CreatedOrder, StoreError> {
         let (id, first_bill_id) = (tenant.id, tenant.settings.first_bill_id);
-        self.write(move |c| orders::create(c, id, first_bill_id, order, now))
-            .await
+        let created = self
+            .write(move |c| orders::create(c, id, first_bill_id, order, now))
+            .await?;
+        if matches!(created, CreatedOrder::Created(_)) {
+            self.wake_outbox();
+        }
+        Ok(created)
     }
 
     async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError> {
@@ -393,8 +414,13 @@ impl Store for SqliteStore {
         now: i64,
         change: OrderChange,
     ) -> Result<OrderUpdate, StoreError> {
-        self.write(move |c| orders::update(c, tenant, bill_id, change, now))
-            .await
+        let update = self
+            .write(move |c| orders::update(c, tenant, bill_id, change, now))
+            .await?;
+        if matches!(&update, OrderUpdate::Applied(events) if !events.is_empty()) {
+            self.wake_outbox();
+        }
+        Ok(update)
     }
 
     async fn delete_order(&self, tenant: TenantId, bill_id: BillId) -> Result<bool, StoreError> {
@@ -471,6 +497,63 @@ impl Store for SqliteStore {
 
     async fn purge_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
         self.write(move |c| idempotency::purge(c, now)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.write(move |c| outbox::claim(c, now_ms, lease_ms, limit))
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: AttemptRecord,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        let claimed = claimed.clone();
+        self.write(move |c| outbox::record(c, &claimed, &attempt, outcome))
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(outbox::next_due).await
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: DeliveryFilter,
+    ) -> Result<Vec<DeliveryInfo>, StoreError> {
+        self.read(move |c| outbox::list(c, tenant, filter)).await
+    }
+
+    async fn delivery(
+        &self,
+        event_id: &EventId,
+    ) -> Result<Option<(DeliveryInfo, Vec<AttemptRecord>)>, StoreError> {
+        let event_id = event_id.clone();
+        self.read(move |c| outbox::by_event_id(c, &event_id)).await
+    }
+
+    async fn redeliver(&self, event_id: &EventId, now_ms: i64) -> Result<bool, StoreError> {
+        let event_id = event_id.clone();
+        let queued = self
+            .write(move |c| outbox::redeliver(c, &event_id, now_ms))
+            .await?;
+        if queued {
+            self.wake_outbox();
+        }
+        Ok(queued)
+    }
+
+    fn set_outbox_waker(&self, waker: OutboxWaker) {
+        // The first waker stays: one store serves one server.
+        let _ = self.outbox_waker.set(waker);
     }
 }
 

@@ -282,6 +282,7 @@ pub(crate) fn create(
     index_partner_fees(conn, tenant, bill_id, &order)?;
     for kind in events {
         record_event(conn, tenant, bill_id, kind, now)?;
+        crate::outbox::enqueue_order_event(conn, tenant, kind, &order)?;
     }
     Ok(CreatedOrder::Created(bill_id))
 }
@@ -319,6 +320,7 @@ pub(crate) fn update(
     }
     for kind in &events {
         record_event(conn, tenant, bill_id, *kind, now)?;
+        crate::outbox::enqueue_order_event(conn, tenant, *kind, &order)?;
     }
     Ok(OrderUpdate::Applied(events))
 }

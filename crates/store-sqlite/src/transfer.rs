@@ -12,12 +12,13 @@ use crate::orders::{
     INSERT_ORDER,
 };
 use crate::tenants::{insert_domains, keep_number, select_tenant, tenant_from_row};
-use crate::{db_error, SqliteStore};
+use crate::{db_error, outbox, SqliteStore};
 use async_trait::async_trait;
 use clickbill_domain::model::{
     BillId, Coupon, Discount, Manager, Order, Partner, PartnerId, Product, Tenant, TenantId,
 };
 use clickbill_domain::order::OrderEventKind;
+use clickbill_domain::outbox::{AttemptRecord, DeliveryInfo};
 use clickbill_domain::transfer::{Collection, Key, Record, StoredEvent, Transfer};
 use clickbill_domain::StoreError;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -58,6 +59,10 @@ const ORDER_TENANT: usize = 40;
 const EXPORT_EVENTS: &str = "SELECT id, tenant_id, bill_id, kind, at FROM order_events \
      WHERE id > ?1 ORDER BY id LIMIT ?2";
 
+const EXPORT_DELIVERIES: &str = "SELECT tenant_id, id, event_id, bill_id, kind, url, body, \
+     created_at, state, attempts, round_start, due_at FROM outbox_deliveries \
+     WHERE id > ?1 ORDER BY id LIMIT ?2";
+
 #[async_trait]
 impl Transfer for SqliteStore {
     async fn export(
@@ -93,12 +98,16 @@ fn table(collection: Collection) -> (&'static str, &'static str) {
         Collection::Managers => ("managers", "id"),
         Collection::Orders => ("orders", "bill_id"),
         Collection::Events => ("order_events", "id"),
+        Collection::Deliveries => ("outbox_deliveries", "id"),
     }
 }
 
 /// Whether a collection is keyed `(id, 0)` rather than `(tenant id, id)`.
 fn keyed_by_id_alone(collection: Collection) -> bool {
-    matches!(collection, Collection::Tenants | Collection::Events)
+    matches!(
+        collection,
+        Collection::Tenants | Collection::Events | Collection::Deliveries
+    )
 }
 
 /// For collections keyed `(id, 0)`: the bound `b` such that a key lies above `after` exactly
@@ -159,6 +168,11 @@ fn export(
             })
         }),
         Collection::Events => collect(conn, EXPORT_EVENTS, params![id, limit], event_from_row),
+        Collection::Deliveries => collect(conn, EXPORT_DELIVERIES, params![id, limit], |row| {
+            let delivery = outbox::delivery_from_row(row)?;
+            let attempts = outbox::attempts(conn, delivery.tenant, delivery.id)?;
+            Ok(Record::Delivery { delivery, attempts })
+        }),
     }
 }
 
@@ -227,6 +241,7 @@ struct ParentLink {
 fn import(conn: &Connection, records: Vec<Record>) -> Result<(), StoreError> {
     let mut parents = Vec::new();
     let mut last_event_id = None;
+    let mut last_delivery_id = None;
     for record in records {
         let (collection, key) = (record.collection(), record.key());
         let written = match record {
@@ -257,6 +272,10 @@ fn import(conn: &Connection, records: Vec<Record>) -> Result<(), StoreError> {
                 last_event_id = last_event_id.max(Some(event.id));
                 import_event(conn, &event)
             }
+            Record::Delivery { delivery, attempts } => {
+                last_delivery_id = last_delivery_id.max(Some(delivery.id));
+                import_delivery(conn, &delivery, &attempts)
+            }
         };
         written.map_err(|error| match error {
             StoreError::Conflict(what) => {
@@ -274,6 +293,25 @@ fn import(conn: &Connection, records: Vec<Record>) -> Result<(), StoreError> {
         )
         .and_then(|mut s| s.execute([id]))
         .map_err(db_error)?;
+    }
+    if let Some(id) = last_delivery_id {
+        conn.prepare_cached(
+            "UPDATE meta SET value = max(value, ?1 + 1) WHERE key = 'next_delivery_id'",
+        )
+        .and_then(|mut s| s.execute([id]))
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn import_delivery(
+    conn: &Connection,
+    delivery: &DeliveryInfo,
+    attempts: &[AttemptRecord],
+) -> Result<(), StoreError> {
+    outbox::insert(conn, delivery)?;
+    for attempt in attempts {
+        outbox::insert_attempt(conn, delivery.tenant, delivery.id, attempt)?;
     }
     Ok(())
 }

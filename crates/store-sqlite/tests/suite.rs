@@ -666,3 +666,57 @@ async fn purging_removes_old_keys_and_abandoned_claims_only() {
         .unwrap();
     assert_eq!(left, ["running", "young"]);
 }
+
+/// An unsubscribe written inside another write transaction goes to the tenant's
+/// `unsubscribe_url` with the body of SPEC §16.9, and only when that transaction commits.
+#[tokio::test]
+async fn unsubscribes_are_queued_with_the_transaction_that_makes_them() {
+    use clickbill_domain::outbox::{DeliveryFilter, UNSUBSCRIBE};
+    use clickbill_protocol::notification::UnsubscribeNotification;
+    use clickbill_store_sqlite::outbox::enqueue_unsubscribe;
+
+    let fixture = Fixture::new();
+    let store = &fixture.store;
+    let mut tenant = store.add_tenant(new_tenant("unsub")).await.expect("tenant");
+    let fields = UnsubscribeNotification {
+        name: "Иван Петров".into(),
+        email: "user8@example.com".into(),
+        id_group: "1".into(),
+        ip: "203.0.113.7".into(),
+        ..UnsubscribeNotification::default()
+    };
+    let id = tenant.id;
+    let queue = |fields: UnsubscribeNotification, fail: bool| {
+        store.write(move |conn| {
+            enqueue_unsubscribe(conn, id, &fields)?;
+            if fail {
+                return Err(StoreError::Backend("the unsubscription failed".into()));
+            }
+            Ok(())
+        })
+    };
+    // No unsubscribe_url: nothing to send.
+    queue(fields.clone(), false).await.unwrap();
+    assert!(store
+        .deliveries(id, DeliveryFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+
+    tenant.settings.unsubscribe_url = "https://crm.example/unsub.php".into();
+    store.save_tenant(&tenant).await.unwrap();
+    assert!(queue(fields.clone(), true).await.is_err());
+    queue(fields, false).await.unwrap();
+    let queued = store
+        .deliveries(id, DeliveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "the failed transaction queued nothing");
+    assert_eq!(queued[0].kind, UNSUBSCRIBE);
+    assert_eq!(queued[0].bill_id, None);
+    assert_eq!(queued[0].url, "https://crm.example/unsub.php");
+    assert_eq!(
+        String::from_utf8(queued[0].body.clone()).unwrap(),
+        "name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2&email=user8%40example.com&phone=&city=&id_group=1&ip=203.0.113.7&status=0"
+    );
+}

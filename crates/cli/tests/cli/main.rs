@@ -8,6 +8,7 @@ mod commerce;
 mod copy;
 mod crash;
 mod durability;
+mod notifications;
 mod overload;
 mod php;
 mod postgres;

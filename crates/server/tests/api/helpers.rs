@@ -7,12 +7,16 @@ use clickbill_domain::model::{
     NewManager, NewOrder, NewPartner, NewTenant, Order, Partner, PartnerId, PayStatus, Product,
     ProductPatch, ProductSpec, Tenant, TenantId, TenantSettings,
 };
+use clickbill_domain::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryFilter, DeliveryInfo, EventId,
+    OutboxWaker,
+};
 use clickbill_domain::{
     Clock, CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate,
     PartnerStats, Store, StoreError, StoredResponse, TimeWindow,
 };
 use clickbill_protocol::value::{Login, Money, Percent};
-use clickbill_server::{Application, ServerConfig, ShutdownHandle};
+use clickbill_server::{Application, NotifierConfig, ServerConfig, ShutdownHandle};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -304,6 +308,57 @@ impl Store for FaultyStore {
         self.check()?;
         self.inner.purge_idempotency_keys(now).await
     }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.check()?;
+        self.inner.claim_deliveries(now_ms, lease_ms, limit).await
+    }
+
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedDelivery,
+        attempt: AttemptRecord,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.record_attempt(claimed, attempt, outcome).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
+        self.check()?;
+        self.inner.next_delivery_due().await
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: DeliveryFilter,
+    ) -> Result<Vec<DeliveryInfo>, StoreError> {
+        self.check()?;
+        self.inner.deliveries(tenant, filter).await
+    }
+
+    async fn delivery(
+        &self,
+        event_id: &EventId,
+    ) -> Result<Option<(DeliveryInfo, Vec<AttemptRecord>)>, StoreError> {
+        self.check()?;
+        self.inner.delivery(event_id).await
+    }
+
+    async fn redeliver(&self, event_id: &EventId, now_ms: i64) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.redeliver(event_id, now_ms).await
+    }
+
+    fn set_outbox_waker(&self, waker: OutboxWaker) {
+        self.inner.set_outbox_waker(waker);
+    }
 }
 
 pub struct TestApp {
@@ -312,6 +367,7 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     pub demo: Tenant,
     pub client: reqwest::Client,
+    notifications: NotifierConfig,
     shutdown: ShutdownHandle,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     configure: fn(&mut ServerConfig),
@@ -339,6 +395,26 @@ pub async fn spawn_app() -> Option<TestApp> {
 
 /// [`spawn_app`] with settings of the tests' own on top of the usual ones (kept for restarts).
 pub async fn spawn_app_with(configure: fn(&mut ServerConfig)) -> Option<TestApp> {
+    // The fixture's notification URLs are made up; only the tests of notifications, which point
+    // them at a local receiver, send any.
+    let notifications = NotifierConfig {
+        enabled: false,
+        ..NotifierConfig::default()
+    };
+    spawn(notifications, "https://crm.example", configure).await
+}
+
+/// [`spawn_app`] with this notification worker, the fixture's notification URLs under `crm`
+/// instead of `https://crm.example`.
+pub async fn spawn_app_notifying(notifications: NotifierConfig, crm: &str) -> Option<TestApp> {
+    spawn(notifications, crm, |_| {}).await
+}
+
+async fn spawn(
+    notifications: NotifierConfig,
+    crm: &str,
+    configure: fn(&mut ServerConfig),
+) -> Option<TestApp> {
     let database = TestDatabase::create().await?;
     let clock = Arc::new(TestClock(AtomicI64::new(1_699_990_000)));
     let store = Arc::new(FaultyStore {
@@ -346,11 +422,11 @@ pub async fn spawn_app_with(configure: fn(&mut ServerConfig)) -> Option<TestApp>
         failing: AtomicBool::new(false),
         panicking: AtomicBool::new(false),
     });
-    let demo = load_fixture(store.inner.as_ref()).await;
+    let demo = load_fixture(store.inner.as_ref(), crm).await;
     add_tenant(store.inner.as_ref(), "other", "othersecret", true).await;
     add_tenant(store.inner.as_ref(), "off", "offsecret", false).await;
 
-    let (addr, shutdown, server) = start_server(&store, &clock, configure).await;
+    let (addr, shutdown, server) = start_server(&store, &clock, &notifications, configure).await;
     Some(TestApp {
         addr,
         store,
@@ -360,6 +436,7 @@ pub async fn spawn_app_with(configure: fn(&mut ServerConfig)) -> Option<TestApp>
             .no_proxy()
             .build()
             .expect("http client"),
+        notifications,
         shutdown,
         server: Some(server),
         configure,
@@ -371,9 +448,11 @@ pub async fn spawn_app_with(configure: fn(&mut ServerConfig)) -> Option<TestApp>
 async fn start_server(
     store: &Arc<FaultyStore>,
     clock: &Arc<TestClock>,
+    notifications: &NotifierConfig,
     configure: fn(&mut ServerConfig),
 ) -> (SocketAddr, ShutdownHandle, JoinHandle<anyhow::Result<()>>) {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.notifications = notifications.clone();
     config.base_domains = vec!["justclick.ru".into()];
     config.tenant_refresh_interval = Duration::from_millis(50);
     config.auto_cancel_interval = Duration::from_millis(50);
@@ -415,12 +494,12 @@ fn percent(text: &str) -> Percent {
 }
 
 /// Tenant `demo` with the configuration, catalogue, partners and coupons of §11.1–§11.2.
-async fn load_fixture(store: &dyn Store) -> Tenant {
+async fn load_fixture(store: &dyn Store, crm: &str) -> Tenant {
     let settings = TenantSettings {
         first_bill_id: 12344,
         prepayment_enabled: true,
         prepayment_minsum: money("1000.00"),
-        unsubscribe_url: "https://crm.example/unsub.php".into(),
+        unsubscribe_url: format!("{crm}/unsub.php"),
         ..TenantSettings::default()
     };
     let demo = store
@@ -445,11 +524,11 @@ async fn load_fixture(store: &dyn Store) -> Tenant {
         .partner_fees
         .insert(2, Commission::Percent(percent("5")));
     code1.timer_kill = 259_200;
-    code1.urls.new_order = "https://crm.example/jc.php?a=make".into();
-    code1.urls.paid = "https://crm.example/jc.php?a=paid".into();
-    code1.urls.prepaid = "https://crm.example/jc.php?a=prepaid".into();
-    code1.urls.cancel = "https://crm.example/jc.php?a=cancel".into();
-    code1.urls.moneyback = "https://crm.example/jc.php?a=moneyback".into();
+    code1.urls.new_order = format!("{crm}/jc.php?a=make");
+    code1.urls.paid = format!("{crm}/jc.php?a=paid");
+    code1.urls.prepaid = format!("{crm}/jc.php?a=prepaid");
+    code1.urls.cancel = format!("{crm}/jc.php?a=cancel");
+    code1.urls.moneyback = format!("{crm}/jc.php?a=moneyback");
     let mut code2 = ProductSpec::new(
         GoodName::parse("code2").unwrap(),
         "Video pack",
@@ -458,7 +537,7 @@ async fn load_fixture(store: &dyn Store) -> Tenant {
     code2
         .partner_fees
         .insert(1, Commission::Fixed(money("300")));
-    code2.urls.new_order = "https://crm.example/jc.php?a=make".into();
+    code2.urls.new_order = format!("{crm}/jc.php?a=make");
     let mut book1 = ProductSpec::new(
         GoodName::parse("book1").unwrap(),
         "Printed book",
@@ -592,7 +671,13 @@ impl TestApp {
     /// the process would; the new server listens on a new port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (addr, shutdown, server) = start_server(&self.store, &self.clock, self.configure).await;
+        let (addr, shutdown, server) = start_server(
+            &self.store,
+            &self.clock,
+            &self.notifications,
+            self.configure,
+        )
+        .await;
         self.addr = addr;
         self.shutdown = shutdown;
         self.server = Some(server);

@@ -16,6 +16,7 @@ mod listings;
 mod malformed;
 mod metrics;
 mod money;
+mod notifications;
 mod orders;
 mod overload;
 mod pricing;

@@ -27,6 +27,8 @@ mod malformed;
 mod metrics;
 #[path = "../api/money.rs"]
 mod money;
+#[path = "../api/notifications.rs"]
+mod notifications;
 #[path = "../api/orders.rs"]
 mod orders;
 #[path = "../api/overload.rs"]

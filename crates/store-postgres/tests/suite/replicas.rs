@@ -551,6 +551,9 @@ async fn populate(store: &PostgresStore) {
     full.client_groups = vec!["grp1".into(), "grp2".into()];
     full.prepayment_minsum = Some(Money::from_minor(5_000));
     full.timer_kill = 600;
+    // Orders of this product queue notifications, which move with the copy.
+    full.urls.new_order = "http://127.0.0.1:9/new".into();
+    full.urls.cancel = "http://127.0.0.1:9/cancel".into();
     full.partner_fees = BTreeMap::from([
         (
             1,
