@@ -7,6 +7,7 @@ pub mod clock;
 pub mod listing;
 pub mod model;
 pub mod order;
+pub mod payment;
 pub mod ports;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;

@@ -25,6 +25,9 @@ pub struct ServerConfig {
     /// How long an `Idempotency-Key` claimed by a request that never finished (its server died)
     /// blocks retries with that key; also how long a retry may wait for a request still running.
     pub idempotency_lease: Duration,
+    /// Every tenant's bill page offers the test payment provider (`serve --sandbox`); without
+    /// it only tenants whose `test_payments` setting is on do.
+    pub test_payments: bool,
 }
 
 impl ServerConfig {
@@ -39,6 +42,7 @@ impl ServerConfig {
             read_timeout: Duration::from_secs(30),
             auto_cancel_interval: Duration::from_secs(15),
             idempotency_lease: Duration::from_secs(60),
+            test_payments: false,
         }
     }
 

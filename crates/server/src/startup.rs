@@ -5,6 +5,7 @@
 //! requests in flight finish, idle keep-alive connections are closed.
 
 use crate::api::{self, AppState, PeerAddr};
+use crate::bill;
 use crate::config::ServerConfig;
 use crate::tenants::TenantDirectory;
 use crate::timers;
@@ -71,6 +72,7 @@ impl Application {
         let state = Arc::new(AppState::new(store, clock, tenants, &config));
         let router = Router::new()
             .route("/healthz", get(api::healthz))
+            .merge(bill::routes(Arc::clone(&state), &config))
             .fallback(api::fallback)
             .with_state(Arc::clone(&state));
         let (stop_tx, _) = watch::channel(false);
