@@ -223,13 +223,19 @@ pub async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
 }
 
-/// The text of an element, once it is there.
+/// The text of an element, once it is there. While a form's answer loads, the element found
+/// may belong to the page being left; it is then looked up again on the new one.
 pub async fn text(client: &Client, css: &str) -> String {
-    find(client, css)
-        .await
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        match find(client, css).await.text().await {
+            Ok(text) => return text,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("text of {css}: {e}"),
+        }
+    }
 }
 
 /// Waits until the browser's address satisfies `wanted`; returns it.
