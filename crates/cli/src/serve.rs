@@ -15,7 +15,8 @@ use crate::database::{self, Create, Database};
 use crate::{exit, failed, sandbox, Global};
 
 const LONG_ABOUT: &str = "\
-Serve the JustClick API (POST /api/METHOD) and GET /healthz.
+Serve the JustClick API (POST /api/METHOD), the bill pages (GET /bill/?id=N&crc=C, SPEC §10.6)
+and GET /healthz.
 
 The database is created (SQLite) and migrated on first start. The tenant is chosen by the Host a
 client addresses (SPEC §3): LOGIN.BASE_DOMAIN for every base domain (localhost always is one, so
@@ -28,7 +29,9 @@ tenant cache, and every order, idempotency key and auto-cancel timer is coordina
 database.
 
 With --sandbox, the tenant demo (secret `secret`) with the example catalogue and orders of the
-specification is created when absent, and commands that call it are printed.";
+specification is created when absent, commands that call it are printed, and every tenant's bill
+page offers test payments (pay, pay a part, decline; no money moves). Without --sandbox a tenant
+gets them with `clickbill tenant set LOGIN test_payments=on`.";
 
 const AFTER_HELP: &str = "\
 Output: the first line on standard output is `clickbill listening on http://ADDR` (with the real
@@ -72,7 +75,8 @@ pub struct Args {
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<IpAddr>,
 
-    /// Create the demo tenant with example data when absent, and print commands that call it.
+    /// Create the demo tenant with example data when absent, print commands that call it, and
+    /// offer test payments on every tenant's bill page.
     #[arg(long)]
     sandbox: bool,
 
@@ -213,6 +217,7 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
     config.access_log = args.access_log;
     args.limits.apply(&mut config);
     config.notifications = args.notifications.config();
+    config.test_payments = args.sandbox;
     let app = match Application::build(config, store.store(), clock).await {
         Ok(app) => app,
         Err(error) => {

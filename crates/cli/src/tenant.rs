@@ -32,6 +32,8 @@ Settings (SPEC §9.1), for `set` and `add`, as KEY=VALUE:
   require_activation=false       AddLeadToGroup subscriptions await activation
   subscribe_limit_per_ip=0       0 = no limit
   unsubscribe_url=               an http(s) URL, or empty
+  test_payments=false            the bill page offers test payments (pay, pay part,
+                                 decline) without money; `serve --sandbox` offers them to all
 Booleans take true/false, 1/0, yes/no or on/off.
 
 Exit status:
@@ -328,6 +330,7 @@ fn describe(tenant: &Tenant) -> Json {
         "require_activation": s.require_activation,
         "subscribe_limit_per_ip": s.subscribe_limit_per_ip,
         "unsubscribe_url": s.unsubscribe_url,
+        "test_payments": s.test_payments,
     })
 }
 
@@ -341,6 +344,7 @@ const SETTINGS: &[&str] = &[
     "require_activation",
     "subscribe_limit_per_ip",
     "unsubscribe_url",
+    "test_payments",
 ];
 
 /// Applies one `KEY=VALUE` to `settings`, validating the value as the server would need it.
@@ -368,6 +372,7 @@ pub fn apply_setting(settings: &mut TenantSettings, pair: &str) -> anyhow::Resul
         "api_orders_enabled" => settings.api_orders_enabled = boolean(key, trimmed)?,
         "prepayment_enabled" => settings.prepayment_enabled = boolean(key, trimmed)?,
         "require_activation" => settings.require_activation = boolean(key, trimmed)?,
+        "test_payments" => settings.test_payments = boolean(key, trimmed)?,
         "prepayment_minsum" => {
             settings.prepayment_minsum = Money::parse(trimmed.as_bytes()).map_err(|_| {
                 anyhow::anyhow!(
@@ -483,6 +488,7 @@ mod tests {
             "require_activation=yes",
             "subscribe_limit_per_ip=3",
             "unsubscribe_url=https://crm.example/unsub.php",
+            "test_payments=on",
         ] {
             apply_setting(&mut s, pair).unwrap();
         }
@@ -494,6 +500,7 @@ mod tests {
         assert!(s.require_activation);
         assert_eq!(s.subscribe_limit_per_ip, 3);
         assert_eq!(s.unsubscribe_url, "https://crm.example/unsub.php");
+        assert!(s.test_payments);
         apply_setting(&mut s, "unsubscribe_url=").unwrap();
         assert_eq!(s.unsubscribe_url, "");
 
@@ -504,6 +511,7 @@ mod tests {
             "first_bill_id=-5",
             "first_bill_id=1e3",
             "api_orders_enabled=maybe",
+            "test_payments=sometimes",
             "prepayment_minsum=-1",
             "subscribe_limit_per_ip=-1",
             "unsubscribe_url=ftp://x.example/",

@@ -8,6 +8,7 @@ pub mod listing;
 pub mod model;
 pub mod order;
 pub mod outbox;
+pub mod payment;
 pub mod ports;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;

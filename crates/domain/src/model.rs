@@ -99,6 +99,9 @@ pub struct TenantSettings {
     pub require_activation: bool,
     pub subscribe_limit_per_ip: u32,
     pub unsubscribe_url: String,
+    /// The bill page offers the test payment provider (clickbill extension; a sandbox server
+    /// offers it to every tenant).
+    pub test_payments: bool,
 }
 
 impl Default for TenantSettings {
@@ -112,6 +115,7 @@ impl Default for TenantSettings {
             require_activation: false,
             subscribe_limit_per_ip: 0,
             unsubscribe_url: String::new(),
+            test_payments: false,
         }
     }
 }

@@ -264,6 +264,7 @@ pub async fn tenants_add_and_find(store: &dyn Store) {
         require_activation: true,
         subscribe_limit_per_ip: 3,
         unsubscribe_url: "https://shop.example/unsubscribed".into(),
+        test_payments: true,
     };
     let b = store.add_tenant(spec.clone()).await.expect("add tenant");
     assert_eq!(b.login.as_str(), "suite-find-b");
@@ -313,6 +314,7 @@ pub async fn tenants_add_and_find(store: &dyn Store) {
     changed.settings.require_activation = false;
     changed.settings.subscribe_limit_per_ip = 0;
     changed.settings.unsubscribe_url = String::new();
+    changed.settings.test_payments = false;
     store.save_tenant(&changed).await.expect("save tenant");
     assert_eq!(
         found(store.tenant_by_login("suite-find-b").await.unwrap()),

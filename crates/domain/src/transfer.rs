@@ -870,6 +870,7 @@ impl Encoder<'_> {
             require_activation,
             subscribe_limit_per_ip,
             unsubscribe_url,
+            test_payments,
         } = settings;
         self.int(id.0);
         self.text(login.as_str());
@@ -884,6 +885,7 @@ impl Encoder<'_> {
         self.flag(*require_activation);
         self.int(i64::from(*subscribe_limit_per_ip));
         self.text(unsubscribe_url);
+        self.flag(*test_payments);
     }
 
     fn product(&mut self, product: &Product) {
@@ -1230,6 +1232,7 @@ pub mod suite {
             prepayment_enabled: true,
             prepayment_minsum: money(50_000),
             unsubscribe_url: "https://shop.example/unsubscribe".into(),
+            test_payments: true,
             ..TenantSettings::default()
         };
         store.save_tenant(&shop).await.expect("save tenant");

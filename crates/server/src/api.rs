@@ -28,8 +28,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub tenants: Arc<TenantDirectory>,
     trusted_proxies: Vec<IpAddr>,
-    read_timeout: Duration,
-    max_body_bytes: usize,
+    pub(crate) read_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
     idempotency_lease: Duration,
     /// Numbers requests for their log lines; never sent to clients.
     request_ids: AtomicU64,
@@ -219,7 +219,7 @@ fn replayed(stored: StoredResponse) -> Response {
 }
 
 /// The authority that names the tenant: the absolute target's, else the `Host` header.
-fn authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+pub(crate) fn authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
     if let Some(authority) = uri.authority() {
         return Some(authority.as_str());
     }

@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// The notification worker (SPEC §16).
     pub notifications: NotifierConfig,
+    /// Every tenant's bill page offers the test payment provider (`serve --sandbox`); without
+    /// it only tenants whose `test_payments` setting is on do.
+    pub test_payments: bool,
 }
 
 impl ServerConfig {
@@ -65,6 +68,7 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
             notifications: NotifierConfig::default(),
+            test_payments: false,
         }
     }
 

@@ -17,6 +17,7 @@
 //! to the domain and render what comes back with the protocol's types.
 
 mod api;
+mod bill;
 mod body;
 mod config;
 mod idempotency;

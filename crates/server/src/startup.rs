@@ -5,6 +5,7 @@
 //! requests in flight finish, idle keep-alive connections are closed.
 
 use crate::api::{self, AppState};
+use crate::bill;
 use crate::config::ServerConfig;
 use crate::limits::{self, Connections, RequestLimits};
 use crate::notifier;
@@ -80,6 +81,7 @@ impl Application {
         let state = Arc::new(AppState::new(store, clock, tenants, &config));
         let router = Router::new()
             .route("/healthz", get(api::healthz))
+            .merge(bill::routes(Arc::clone(&state), &config))
             .fallback(api::fallback)
             .with_state(Arc::clone(&state))
             .layer(axum::middleware::from_fn_with_state(

@@ -17,7 +17,7 @@ macro_rules! select_tenant {
             "t.api_orders_enabled, t.prepayment_enabled, t.prepayment_minsum, ",
             "t.require_activation, t.subscribe_limit_per_ip, t.unsubscribe_url, ",
             "ARRAY(SELECT domain FROM tenant_domains d WHERE d.tenant_id = t.id ",
-            "ORDER BY position) ",
+            "ORDER BY position), t.test_payments ",
             $rest
         )
     };
@@ -43,6 +43,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, Failure> {
             subscribe_limit_per_ip: u32::try_from(limit)
                 .map_err(|_| corrupt("tenant subscribe limit"))?,
             unsubscribe_url: row.try_get(11)?,
+            test_payments: row.try_get(13)?,
         },
     })
 }
@@ -120,8 +121,8 @@ pub(crate) async fn add<C: GenericClient>(client: &C, new: NewTenant) -> Result<
         client,
         "INSERT INTO tenants (login, secret, enabled, time_zone, first_bill_id, \
          api_orders_enabled, prepayment_enabled, prepayment_minsum, require_activation, \
-         subscribe_limit_per_ip, unsubscribe_url) \
-         VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         subscribe_limit_per_ip, unsubscribe_url, test_payments) \
+         VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         &[
             &new.login.as_str(),
             &new.secret,
@@ -133,6 +134,7 @@ pub(crate) async fn add<C: GenericClient>(client: &C, new: NewTenant) -> Result<
             &s.require_activation,
             &i64::from(s.subscribe_limit_per_ip),
             &s.unsubscribe_url,
+            &s.test_payments,
         ],
     )
     .await?;
@@ -154,8 +156,8 @@ pub(crate) async fn save<C: GenericClient>(client: &C, tenant: &Tenant) -> Resul
         client,
         "UPDATE tenants SET secret = $2, enabled = $3, time_zone = $4, first_bill_id = $5, \
          api_orders_enabled = $6, prepayment_enabled = $7, prepayment_minsum = $8, \
-         require_activation = $9, subscribe_limit_per_ip = $10, unsubscribe_url = $11 \
-         WHERE id = $1",
+         require_activation = $9, subscribe_limit_per_ip = $10, unsubscribe_url = $11, \
+         test_payments = $12 WHERE id = $1",
         &[
             &tenant.id.0,
             &tenant.secret,
@@ -168,6 +170,7 @@ pub(crate) async fn save<C: GenericClient>(client: &C, tenant: &Tenant) -> Resul
             &s.require_activation,
             &i64::from(s.subscribe_limit_per_ip),
             &s.unsubscribe_url,
+            &s.test_payments,
         ],
     )
     .await?;

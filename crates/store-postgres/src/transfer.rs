@@ -343,8 +343,8 @@ async fn insert_tenant<C: GenericClient>(client: &C, tenant: &Tenant) -> Result<
         client,
         "INSERT INTO tenants (id, login, secret, enabled, time_zone, first_bill_id, \
          api_orders_enabled, prepayment_enabled, prepayment_minsum, require_activation, \
-         subscribe_limit_per_ip, unsubscribe_url) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         subscribe_limit_per_ip, unsubscribe_url, test_payments) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             &tenant.id.0,
             &tenant.login.as_str(),
@@ -358,6 +358,7 @@ async fn insert_tenant<C: GenericClient>(client: &C, tenant: &Tenant) -> Result<
             &s.require_activation,
             &i64::from(s.subscribe_limit_per_ip),
             &s.unsubscribe_url,
+            &s.test_payments,
         ],
     )
     .await?;

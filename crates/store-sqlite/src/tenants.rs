@@ -16,7 +16,7 @@ macro_rules! select_tenant {
             "t.api_orders_enabled, t.prepayment_enabled, t.prepayment_minsum, ",
             "t.require_activation, t.subscribe_limit_per_ip, t.unsubscribe_url, ",
             "(SELECT json_group_array(domain) FROM (SELECT domain FROM tenant_domains d ",
-            "WHERE d.tenant_id = t.id ORDER BY position)) ",
+            "WHERE d.tenant_id = t.id ORDER BY position)), t.test_payments ",
             $rest
         )
     };
@@ -43,6 +43,7 @@ pub(crate) fn tenant_from_row(row: &Row<'_>) -> Result<Tenant, StoreError> {
             require_activation: row.get(9).map_err(get)?,
             subscribe_limit_per_ip: row.get(10).map_err(get)?,
             unsubscribe_url: row.get(11).map_err(get)?,
+            test_payments: row.get(13).map_err(get)?,
         },
     })
 }
@@ -99,8 +100,8 @@ pub(crate) fn add(conn: &Connection, new: NewTenant) -> Result<Tenant, StoreErro
         .prepare_cached(
             "INSERT INTO tenants (login, secret, enabled, time_zone, first_bill_id, \
              api_orders_enabled, prepayment_enabled, prepayment_minsum, require_activation, \
-             subscribe_limit_per_ip, unsubscribe_url) \
-             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+             subscribe_limit_per_ip, unsubscribe_url, test_payments) \
+             VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         )
         .and_then(|mut stmt| {
             stmt.query_row(
@@ -115,6 +116,7 @@ pub(crate) fn add(conn: &Connection, new: NewTenant) -> Result<Tenant, StoreErro
                     s.require_activation,
                     s.subscribe_limit_per_ip,
                     s.unsubscribe_url,
+                    s.test_payments,
                 ],
                 |r| r.get(0),
             )
@@ -138,8 +140,8 @@ pub(crate) fn save(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError>
         .prepare_cached(
             "UPDATE tenants SET secret = ?2, enabled = ?3, time_zone = ?4, first_bill_id = ?5, \
              api_orders_enabled = ?6, prepayment_enabled = ?7, prepayment_minsum = ?8, \
-             require_activation = ?9, subscribe_limit_per_ip = ?10, unsubscribe_url = ?11 \
-             WHERE id = ?1",
+             require_activation = ?9, subscribe_limit_per_ip = ?10, unsubscribe_url = ?11, \
+             test_payments = ?12 WHERE id = ?1",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -154,6 +156,7 @@ pub(crate) fn save(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError>
                 s.require_activation,
                 s.subscribe_limit_per_ip,
                 s.unsubscribe_url,
+                s.test_payments,
             ])
         })
         .map_err(db_error)?;

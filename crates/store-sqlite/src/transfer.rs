@@ -323,8 +323,8 @@ fn import_tenant(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO tenants (id, login, secret, enabled, time_zone, first_bill_id, \
          api_orders_enabled, prepayment_enabled, prepayment_minsum, require_activation, \
-         subscribe_limit_per_ip, unsubscribe_url) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         subscribe_limit_per_ip, unsubscribe_url, test_payments) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -340,6 +340,7 @@ fn import_tenant(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError> {
             s.require_activation,
             s.subscribe_limit_per_ip,
             s.unsubscribe_url,
+            s.test_payments,
         ])
     })
     .map_err(db_error)?;

@@ -102,6 +102,7 @@ fn tenant_commands_round_trip() {
             "require_activation": false,
             "subscribe_limit_per_ip": 0,
             "unsubscribe_url": "",
+            "test_payments": false,
         })
     );
     assert_eq!(
@@ -132,6 +133,7 @@ fn tenant_commands_round_trip() {
         "require_activation=1",
         "subscribe_limit_per_ip=3",
         "unsubscribe_url=https://crm.example/unsub.php",
+        "test_payments=on",
     ]);
     s.ok(&["tenant", "domain", "add", "shop", "127.0.0.1"]);
     let show = s.run(&["tenant", "show", "shop"]).json();
@@ -143,6 +145,7 @@ fn tenant_commands_round_trip() {
     assert_eq!(show["require_activation"], true);
     assert_eq!(show["subscribe_limit_per_ip"], 3);
     assert_eq!(show["unsubscribe_url"], "https://crm.example/unsub.php");
+    assert_eq!(show["test_payments"], true);
     assert_eq!(show["custom_domains"], json!(["shop.example", "127.0.0.1"]));
 
     // A failed `set` changes nothing, not even the valid pairs before the bad one.

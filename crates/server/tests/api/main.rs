@@ -7,6 +7,7 @@ mod backend;
 mod helpers;
 
 mod auto_cancel;
+mod bill;
 mod common_checks;
 mod goods;
 mod hostile;

@@ -9,6 +9,8 @@ mod helpers;
 
 #[path = "../api/auto_cancel.rs"]
 mod auto_cancel;
+#[path = "../api/bill.rs"]
+mod bill;
 #[path = "../api/common_checks.rs"]
 mod common_checks;
 #[path = "../api/goods.rs"]
