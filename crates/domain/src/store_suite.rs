@@ -1309,6 +1309,7 @@ fn stats(earned: i64, bills: u64, sub_partners: u64) -> PartnerStats {
         earned: money(earned),
         bills,
         sub_partners,
+        leads: 0,
     }
 }
 

@@ -8,6 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_commerce.sql"),
+    include_str!("../migrations/0004_contacts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@ mod helpers;
 
 mod auto_cancel;
 mod common_checks;
+mod contacts;
 mod goods;
 mod hostile;
 mod idempotency;

@@ -11,6 +11,8 @@ mod helpers;
 mod auto_cancel;
 #[path = "../api/common_checks.rs"]
 mod common_checks;
+#[path = "../api/contacts.rs"]
+mod contacts;
 #[path = "../api/goods.rs"]
 mod goods;
 #[path = "../api/hostile.rs"]
