@@ -876,3 +876,76 @@ async fn the_subscription_limit_is_per_client_ip() {
     app.clock.set(EXAMPLES_TIME + 86_401);
     add("198.51.100.9", "l4%40b.cd").await.assert_body(&ok);
 }
+
+/// Every contact method through the SDK, with the outcomes it tells apart.
+#[tokio::test]
+async fn contacts_through_the_sdk() {
+    use clickbill_client::{
+        Client, ClientError, LeadV2, NewLead, SubscribeOutcome, SubscriberUpdate,
+    };
+    let Some(app) = spawn_app().await else { return };
+    app.clock.set(EXAMPLES_TIME);
+    let sdk = Client::new(
+        &format!("http://demo.localhost:{}", app.addr.port()),
+        "demo",
+        "secret",
+    )
+    .unwrap();
+    let lead = NewLead::new("s@b.cd", ["grp1", "grp 2"])
+        .lead_name("S")
+        .tag("t");
+    assert_eq!(
+        sdk.add_lead_to_group(&lead).await.unwrap(),
+        SubscribeOutcome::Subscribed
+    );
+    assert_eq!(
+        sdk.add_lead_to_group(&lead).await.unwrap(),
+        SubscribeOutcome::AlreadyRegistered
+    );
+    assert_eq!(
+        sdk.add_lead_to_group(&NewLead::new("s@b.cd", ["allleads"]))
+            .await
+            .unwrap(),
+        SubscribeOutcome::InvalidGroup
+    );
+    assert_eq!(
+        sdk.add_lead_to_group(&NewLead::new("w@b.cd", ["grp1"]).activation(true))
+            .await
+            .unwrap(),
+        SubscribeOutcome::ActivationNeeded
+    );
+    match sdk.add_lead_to_group(&NewLead::new("bad", ["grp1"])).await {
+        Err(ClientError::Api { code: 100, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    sdk.update_subscriber_data(
+        &SubscriberUpdate::new("s@b.cd")
+            .lead_city("Omsk")
+            .lead_tags(["a", "b"]),
+    )
+    .await
+    .unwrap();
+    let groups = sdk.get_lead_groups("s@b.cd").await.unwrap();
+    assert_eq!(groups.len(), 2);
+    sdk.delete_subscribe("s@b.cd", ["grp 2"]).await.unwrap();
+    let statuses = sdk.get_lead_group_statuses("s@b.cd").await.unwrap();
+    assert_eq!(statuses[1].rass_status, "STATUS_UNSUBSCRIBE");
+    assert_eq!(sdk.get_all_groups().await.unwrap().len(), 3);
+    assert_eq!(sdk.get_count_subscribe("grp1").await.unwrap(), 1);
+    assert_eq!(sdk.get_count_subscribe("all").await.unwrap(), 2);
+    sdk.add_update_lead(
+        &LeadV2::new()
+            .lead_email("s@b.cd")
+            .add_to_lists(["grp 2"])
+            .add_tags(["c"]),
+    )
+    .await
+    .unwrap();
+    sdk.add_tag_to_lead("s@b.cd", ["d"]).await.unwrap();
+    sdk.remove_tag_from_lead("s@b.cd", ["a"]).await.unwrap();
+    sdk.remove_lead_from_list("s@b.cd", ["grp1"]).await.unwrap();
+    let contact = app.contact("s@b.cd").await.unwrap().contact;
+    assert_eq!(contact.tags, ["b", "c", "d"]);
+    assert_eq!(sdk.get_all_lists().await.unwrap().len(), 3);
+    assert_eq!(app.unsubscribe_events().await.len(), 2);
+}
