@@ -12,6 +12,7 @@ use clickbill_domain::contacts::{
     SubscriptionStatus, UnsubscribeEvent, IP_LIMIT_WINDOW,
 };
 use clickbill_domain::model::{Order, PartnerId, ProductId, TenantId, Utm};
+use clickbill_domain::transfer::Record;
 use clickbill_domain::StoreError;
 use clickbill_store_codec::{corrupt, from_json, to_json};
 use deadpool_postgres::GenericClient;
@@ -106,7 +107,7 @@ macro_rules! select_contact {
     ($rest:literal) => {
         concat!(
             "SELECT id, email, name, first_name, middle_name, last_name, phone, city, tags, ",
-            "partner_id, created_at, extras FROM contacts ",
+            "partner_id, created_at, extras, tenant_id FROM contacts ",
             $rest
         )
     };
@@ -563,6 +564,129 @@ pub(crate) async fn buyer_joins_client_groups<C: GenericClient>(
         Some(&order.customer.email),
         &buyer_joins(order, ids),
         now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `clickbill copy`: the groups of every tenant after `(tenant, id)`, in key order.
+pub(crate) async fn export_groups<C: GenericClient>(
+    client: &C,
+    after_tenant: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Record>, Failure> {
+    rows(
+        client,
+        "SELECT id, name, title, kind, tenant_id FROM contact_groups \
+         WHERE (tenant_id, id) > ($1, $2) ORDER BY tenant_id, id LIMIT $3",
+        &[&after_tenant, &after_id, &limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Record::Group {
+            tenant: TenantId(row.try_get(4)?),
+            group: group_from_row(row)?,
+        })
+    })
+    .collect()
+}
+
+/// `clickbill copy`: contacts with their subscriptions, in key order.
+pub(crate) async fn export_contacts<C: GenericClient>(
+    client: &C,
+    after_tenant: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Record>, Failure> {
+    let found = rows(
+        client,
+        select_contact!("WHERE (tenant_id, id) > ($1, $2) ORDER BY tenant_id, id LIMIT $3"),
+        &[&after_tenant, &after_id, &limit],
+    )
+    .await?;
+    // The page may span tenants; each tenant's run of contacts gets its subscriptions in one
+    // statement.
+    let mut by_tenant: Vec<(TenantId, Vec<StoredContact>)> = Vec::new();
+    for row in &found {
+        let tenant = TenantId(row.try_get(12)?);
+        let contact = contact_from_row(row)?;
+        match by_tenant.last_mut() {
+            Some((last, contacts)) if *last == tenant => contacts.push(contact),
+            _ => by_tenant.push((tenant, vec![contact])),
+        }
+    }
+    let mut records = Vec::with_capacity(found.len());
+    for (tenant, contacts) in by_tenant {
+        for contact in with_subscriptions(client, tenant, contacts).await? {
+            records.push(Record::Contact { tenant, contact });
+        }
+    }
+    Ok(records)
+}
+
+pub(crate) async fn export_unsubscribe_events<C: GenericClient>(
+    client: &C,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Record>, Failure> {
+    rows(
+        client,
+        "SELECT id, contact_id, group_id, name, email, phone, city, ip, at, tenant_id \
+         FROM unsubscribe_events WHERE id > $1 ORDER BY id LIMIT $2",
+        &[&after_id, &limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Record::UnsubscribeEvent {
+            tenant: TenantId(row.try_get(9)?),
+            event: event_from_row(row)?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn import_contact<C: GenericClient>(
+    client: &C,
+    tenant: TenantId,
+    stored: &StoredContact,
+) -> Result<(), Failure> {
+    if !insert_contact(client, tenant, stored.id, &stored.contact).await? {
+        return Err(StoreError::Conflict(format!(
+            "a contact with the e-mail of contact {}",
+            stored.id.0
+        ))
+        .into());
+    }
+    for subscription in &stored.contact.subscriptions {
+        upsert_subscription(client, tenant, stored.id, subscription).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_unsubscribe_event<C: GenericClient>(
+    client: &C,
+    tenant: TenantId,
+    event: &UnsubscribeEvent,
+) -> Result<(), Failure> {
+    execute(
+        client,
+        "INSERT INTO unsubscribe_events (tenant_id, id, contact_id, group_id, name, email, \
+         phone, city, ip, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &tenant.0,
+            &event.id,
+            &event.contact.0,
+            &event.group.0,
+            &event.name,
+            &event.email,
+            &event.phone,
+            &event.city,
+            &event.ip,
+            &event.at,
+        ],
     )
     .await?;
     Ok(())

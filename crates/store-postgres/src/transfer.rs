@@ -5,6 +5,7 @@ use crate::catalogue::{
     manager_from_row, partner_from_row, product_from_row, COUPONS_PAGE, MANAGERS_PAGE,
     PARTNERS_PAGE, PRODUCTS_PAGE,
 };
+use crate::contacts;
 use crate::db::{db_error, execute, row, rows, Failure};
 use crate::orders::{insert, insert_event, order_from_row, EVENTS_PAGE, ORDERS_PAGE};
 use crate::tenants::{insert_domains, keep_number};
@@ -45,6 +46,13 @@ fn table(collection: Collection) -> Table {
         Collection::Orders => per_tenant("orders", "bill_id"),
         Collection::Events => Table {
             name: "order_events",
+            tenant_column: None,
+            id_column: "id",
+        },
+        Collection::Groups => per_tenant("contact_groups", "id"),
+        Collection::Contacts => per_tenant("contacts", "id"),
+        Collection::UnsubscribeEvents => Table {
+            name: "unsubscribe_events",
             tenant_column: None,
             id_column: "id",
         },
@@ -117,6 +125,13 @@ pub(crate) async fn export<C: GenericClient>(
                     at: row.try_get(4)?,
                 }))
             })
+        }
+        Collection::Groups => contacts::export_groups(client, after_tenant, after_id, limit).await,
+        Collection::Contacts => {
+            contacts::export_contacts(client, after_tenant, after_id, limit).await
+        }
+        Collection::UnsubscribeEvents => {
+            contacts::export_unsubscribe_events(client, single_id_after(after), limit).await
         }
     }
 }
@@ -199,6 +214,9 @@ fn tables_written(collection: Collection) -> &'static [&'static str] {
         Collection::Managers => &["managers"],
         Collection::Orders => &["orders", "order_products", "order_partner_fees"],
         Collection::Events => &["order_events"],
+        Collection::Groups => &["contact_groups"],
+        Collection::Contacts => &["contacts", "subscriptions"],
+        Collection::UnsubscribeEvents => &["unsubscribe_events"],
     }
 }
 
@@ -273,6 +291,18 @@ async fn write_record<C: GenericClient>(
                 event.at,
             )
             .await?;
+            raise(&mut highest.event, event.id);
+        }
+        Record::Group { tenant, group } => {
+            contacts::insert_group(client, *tenant, group).await?;
+            highest.of_tenant(*tenant, "group", group.id.0);
+        }
+        Record::Contact { tenant, contact } => {
+            contacts::import_contact(client, *tenant, contact).await?;
+            highest.of_tenant(*tenant, "contact", contact.id.0);
+        }
+        Record::UnsubscribeEvent { tenant, event } => {
+            contacts::insert_unsubscribe_event(client, *tenant, event).await?;
             raise(&mut highest.event, event.id);
         }
     }

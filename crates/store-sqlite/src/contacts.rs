@@ -11,6 +11,7 @@ use clickbill_domain::contacts::{
     SubscriptionStatus, UnsubscribeEvent, IP_LIMIT_WINDOW,
 };
 use clickbill_domain::model::{Order, PartnerId, ProductId, TenantId, Utm};
+use clickbill_domain::transfer::{Key, Record};
 use clickbill_domain::StoreError;
 use clickbill_store_codec::{from_json, to_json};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -283,26 +284,18 @@ pub(crate) fn change(
     }
     if !matches!(command, ContactCommand::Import(_)) {
         for event in unsubscriptions(before, &after) {
-            let event_id = next_event_id(conn)?;
-            conn.prepare_cached(
-                "INSERT INTO unsubscribe_events (tenant_id, id, contact_id, group_id, name, \
-                 email, phone, city, ip, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    tenant.0,
-                    event_id,
-                    id.0,
-                    event.group.0,
-                    event.name,
-                    event.email,
-                    event.phone,
-                    event.city,
-                    event.ip,
-                    now
-                ])
-            })
-            .map_err(db_error)?;
+            let event = UnsubscribeEvent {
+                id: next_event_id(conn)?,
+                contact: id,
+                group: event.group,
+                name: event.name,
+                email: event.email,
+                phone: event.phone,
+                city: event.city,
+                ip: event.ip,
+                at: now,
+            };
+            insert_unsubscribe_event(conn, tenant, &event)?;
         }
     }
     if write.counts_for_ip {
@@ -540,5 +533,139 @@ pub(crate) fn buyer_joins_client_groups(
         &buyer_joins(order, ids),
         now,
     )?;
+    Ok(())
+}
+
+/// `clickbill copy`: the groups of every tenant after `after`, in key order.
+pub(crate) fn export_groups(
+    conn: &Connection,
+    after: Option<Key>,
+    limit: i64,
+) -> Result<Vec<Record>, StoreError> {
+    let Key(tenant, id) = after.unwrap_or(Key(i64::MIN, i64::MIN));
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, name, title, kind, tenant_id FROM contact_groups \
+             WHERE (tenant_id, id) > (?1, ?2) ORDER BY tenant_id, id LIMIT ?3",
+        )
+        .map_err(db_error)?;
+    let mut rows = stmt.query(params![tenant, id, limit]).map_err(db_error)?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        records.push(Record::Group {
+            tenant: TenantId(row.get(4).map_err(db_error)?),
+            group: group_from_row(row)?,
+        });
+    }
+    Ok(records)
+}
+
+/// `clickbill copy`: contacts with their subscriptions, in key order.
+pub(crate) fn export_contacts(
+    conn: &Connection,
+    after: Option<Key>,
+    limit: i64,
+) -> Result<Vec<Record>, StoreError> {
+    let Key(tenant, id) = after.unwrap_or(Key(i64::MIN, i64::MIN));
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, tenant_id FROM contacts \
+         WHERE (tenant_id, id) > (?1, ?2) ORDER BY tenant_id, id LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
+    let mut rows = stmt.query(params![tenant, id, limit]).map_err(db_error)?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        let tenant = TenantId(row.get(12).map_err(db_error)?);
+        found.push((tenant, contact_from_row(row)?));
+    }
+    drop(rows);
+    found
+        .into_iter()
+        .map(|(tenant, stored)| {
+            Ok(Record::Contact {
+                tenant,
+                contact: with_subscriptions(conn, tenant, stored)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn export_unsubscribe_events(
+    conn: &Connection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Record>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, contact_id, group_id, name, email, phone, city, ip, at, tenant_id \
+             FROM unsubscribe_events WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .map_err(db_error)?;
+    let mut rows = stmt.query(params![after_id, limit]).map_err(db_error)?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        records.push(Record::UnsubscribeEvent {
+            tenant: TenantId(row.get(9).map_err(db_error)?),
+            event: event_from_row(row).map_err(db_error)?,
+        });
+    }
+    Ok(records)
+}
+
+pub(crate) fn import_group(
+    conn: &Connection,
+    tenant: TenantId,
+    group: &Group,
+) -> Result<(), StoreError> {
+    insert_group(conn, tenant, group)?;
+    keep_number(conn, tenant, "group", group.id.0)?;
+    Ok(())
+}
+
+pub(crate) fn import_contact(
+    conn: &Connection,
+    tenant: TenantId,
+    stored: &StoredContact,
+) -> Result<(), StoreError> {
+    insert_contact(conn, tenant, stored.id, &stored.contact)?;
+    for subscription in &stored.contact.subscriptions {
+        upsert_subscription(conn, tenant, stored.id, subscription)?;
+    }
+    keep_number(conn, tenant, "contact", stored.id.0)?;
+    Ok(())
+}
+
+pub(crate) fn import_unsubscribe_event(
+    conn: &Connection,
+    tenant: TenantId,
+    event: &UnsubscribeEvent,
+) -> Result<(), StoreError> {
+    insert_unsubscribe_event(conn, tenant, event)
+}
+
+fn insert_unsubscribe_event(
+    conn: &Connection,
+    tenant: TenantId,
+    event: &UnsubscribeEvent,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO unsubscribe_events (tenant_id, id, contact_id, group_id, name, \
+         email, phone, city, ip, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.0,
+            event.id,
+            event.contact.0,
+            event.group.0,
+            event.name,
+            event.email,
+            event.phone,
+            event.city,
+            event.ip,
+            event.at
+        ])
+    })
+    .map_err(db_error)?;
     Ok(())
 }

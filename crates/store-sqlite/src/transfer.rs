@@ -7,6 +7,7 @@ use crate::catalogue::{
     select_coupon, select_product,
 };
 use crate::codec::corrupt;
+use crate::contacts;
 use crate::orders::{
     index_partner_fees, index_products, order_fields, order_from_row, with_order_params,
     INSERT_ORDER,
@@ -93,12 +94,18 @@ fn table(collection: Collection) -> (&'static str, &'static str) {
         Collection::Managers => ("managers", "id"),
         Collection::Orders => ("orders", "bill_id"),
         Collection::Events => ("order_events", "id"),
+        Collection::Groups => ("contact_groups", "id"),
+        Collection::Contacts => ("contacts", "id"),
+        Collection::UnsubscribeEvents => ("unsubscribe_events", "id"),
     }
 }
 
 /// Whether a collection is keyed `(id, 0)` rather than `(tenant id, id)`.
 fn keyed_by_id_alone(collection: Collection) -> bool {
-    matches!(collection, Collection::Tenants | Collection::Events)
+    matches!(
+        collection,
+        Collection::Tenants | Collection::Events | Collection::UnsubscribeEvents
+    )
 }
 
 /// For collections keyed `(id, 0)`: the bound `b` such that a key lies above `after` exactly
@@ -159,6 +166,9 @@ fn export(
             })
         }),
         Collection::Events => collect(conn, EXPORT_EVENTS, params![id, limit], event_from_row),
+        Collection::Groups => contacts::export_groups(conn, after, limit),
+        Collection::Contacts => contacts::export_contacts(conn, after, limit),
+        Collection::UnsubscribeEvents => contacts::export_unsubscribe_events(conn, id, limit),
     }
 }
 
@@ -256,6 +266,12 @@ fn import(conn: &Connection, records: Vec<Record>) -> Result<(), StoreError> {
             Record::Event(event) => {
                 last_event_id = last_event_id.max(Some(event.id));
                 import_event(conn, &event)
+            }
+            Record::Group { tenant, group } => contacts::import_group(conn, tenant, &group),
+            Record::Contact { tenant, contact } => contacts::import_contact(conn, tenant, &contact),
+            Record::UnsubscribeEvent { tenant, event } => {
+                last_event_id = last_event_id.max(Some(event.id));
+                contacts::import_unsubscribe_event(conn, tenant, &event)
             }
         };
         written.map_err(|error| match error {
