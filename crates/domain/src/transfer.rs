@@ -59,7 +59,7 @@ impl Collection {
             Collection::Events => "events",
             Collection::Groups => "groups",
             Collection::Contacts => "contacts",
-            Collection::UnsubscribeEvents => "unsubscribe events",
+            Collection::UnsubscribeEvents => "unsubscribe_events",
         }
     }
 }
