@@ -6,7 +6,7 @@ use crate::helpers::{
     envelope, history_of_11_3, signed, spawn_app, Answer, TestApp, EXAMPLES_TIME,
 };
 use clickbill_domain::contacts::{
-    ContactCommand, GroupId, StoredContact, SubscriptionStatus, UnsubscribeEvent,
+    ContactCommand, GroupId, GroupKind, StoredContact, SubscriptionStatus, UnsubscribeEvent,
 };
 
 const OK: &str = r#"{"error_code":0,"error_text":"OK","hash":"b60bb23ab72ead13463d1205065965a5"}"#;
@@ -948,4 +948,40 @@ async fn contacts_through_the_sdk() {
     assert_eq!(contact.tags, ["b", "c", "d"]);
     assert_eq!(sdk.get_all_lists().await.unwrap().len(), 3);
     assert_eq!(app.unsubscribe_events().await.len(), 2);
+}
+
+/// §14.1: client groups that name no group are created, titled after the product.
+#[tokio::test]
+async fn products_create_their_missing_client_groups() {
+    let Some(app) = spawn_app().await else { return };
+    app.post_signed(
+        "AddGood",
+        "good_name=course&good_title=Course&good_type=0&good_sum=100&good_client_rassilki=grp1,course-buyers",
+    )
+    .await
+    .assert_body(&envelope(0, "OK", "secret"));
+    app.post_signed(
+        "UpdateGood",
+        "good_name=course&good_client_rassilki=COURSE-BUYERS,late",
+    )
+    .await
+    .assert_body(&envelope(0, "OK", "secret"));
+    let groups = app.store.inner.groups(app.demo.id).await.unwrap();
+    let created: Vec<(i64, &str, &str, GroupKind)> = groups
+        .iter()
+        .skip(4)
+        .map(|g| (g.id.0, g.name.as_str(), g.title.as_str(), g.kind))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (
+                5,
+                "course-buyers",
+                "Клиенты продукта: \"Course\"",
+                GroupKind::Client
+            ),
+            (6, "late", "Клиенты продукта: \"Course\"", GroupKind::Client),
+        ]
+    );
 }
