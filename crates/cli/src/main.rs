@@ -6,9 +6,11 @@
 
 mod calendar;
 mod call;
+mod contact;
 mod copy;
 mod coupon;
 mod database;
+mod group;
 mod healthcheck;
 mod limits;
 mod manager;
@@ -165,6 +167,8 @@ enum Command {
     Coupon(coupon::Args),
     Partner(partner::Args),
     Manager(manager::Args),
+    Group(group::Args),
+    Contact(contact::Args),
     Call(call::Args),
     Healthcheck(healthcheck::Args),
     Sign(sign::Args),
@@ -182,6 +186,8 @@ fn main() -> ExitCode {
         Command::Coupon(args) => coupon::run(args, &cli.global),
         Command::Partner(args) => partner::run(args, &cli.global),
         Command::Manager(args) => manager::run(args, &cli.global),
+        Command::Group(args) => group::run(args, &cli.global),
+        Command::Contact(args) => contact::run(args, &cli.global),
         Command::Call(args) => call::run(args),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Sign(args) => sign::run(args),

@@ -59,6 +59,7 @@
 //! needs a Tokio runtime to run its futures.
 
 mod client;
+mod contacts;
 mod error;
 mod goods;
 mod listings;
@@ -71,6 +72,7 @@ pub use clickbill_protocol::value::PayStatus;
 pub use client::{
     is_loopback_name, key_body, signed_body, Auth, CallOptions, Client, ClientBuilder, Response,
 };
+pub use contacts::{LeadV2, NewLead, SubscribeOutcome, SubscriberUpdate};
 pub use error::ClientError;
 pub use goods::{GoodType, GoodUpdate, NewGood, PartnerFee, PostService};
 pub use listings::{Day, GoodRef, OrdersQuery, OrdersWithGoodsQuery, PartnerStatsQuery};
@@ -88,6 +90,10 @@ pub use clickbill_protocol::methods::{
 /// [`Client::get_personal_managers`] and [`NewOrderV2::order_status`].
 pub use clickbill_protocol::methods::{
     CouponListEntry, CreateOrderStatus, GoodListEntry, ManagerListEntry,
+};
+/// The results of the contact and group methods.
+pub use clickbill_protocol::methods::{
+    GroupEntry, LeadGroupEntry, LeadGroupStatusEntry, ListEntry,
 };
 /// Request parameter building blocks ([`Key`], [`Data`]) for [`Client::call`].
 pub use php_form::{Data, Key};

@@ -4,6 +4,7 @@
 
 pub mod checkout;
 pub mod clock;
+pub mod contacts;
 pub mod listing;
 pub mod model;
 pub mod order;

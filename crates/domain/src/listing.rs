@@ -296,10 +296,6 @@ pub async fn list_orders(
     Ok(orders)
 }
 
-/// Contacts attributed to a partner and created in the window. clickbill stores no contacts
-/// yet, so no partner has any; when contacts arrive, this count joins [`PartnerStats`].
-const ATTRIBUTED_CONTACTS: u64 = 0;
-
 /// The six totals of `GetPartnerStats` (SPEC §14.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PartnerTotals {
@@ -323,7 +319,7 @@ impl From<PartnerStats> for PartnerTotals {
             to_pay: stats.earned,
             // Clicks on partner links never reach clickbill.
             clicks: 0,
-            leads: ATTRIBUTED_CONTACTS,
+            leads: stats.leads,
             bills: stats.bills,
             sub_partners: stats.sub_partners,
         }

@@ -1,6 +1,10 @@
 //! What the domain needs from storage. Each backend (embedded SQLite, PostgreSQL) implements
 //! [`Store`]; the rules above it never see SQL.
 
+use crate::contacts::{
+    ContactCommand, ContactId, ContactOutcome, CountScope, Group, NewGroup, StoredContact,
+    UnsubscribeEvent,
+};
 use crate::model::{
     BillId, Coupon, CouponId, Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner,
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
@@ -79,6 +83,8 @@ pub struct PartnerStats {
     pub bills: u64,
     /// Partners whose parent is this partner, registered in the window.
     pub sub_partners: u64,
+    /// Contacts attributed to the partner, created in the window.
+    pub leads: u64,
 }
 
 /// An order whose auto-cancel time had passed when [`Store::fire_due_auto_cancels`] took it.
@@ -412,6 +418,56 @@ pub trait Store: Send + Sync + 'static {
     fn set_outbox_waker(&self, waker: OutboxWaker) {
         drop(waker);
     }
+    /// Fails with `Conflict` when the name (case-insensitively) or the given id is taken. Ids
+    /// the store hands out later stay above every id given here.
+    async fn add_group(&self, tenant: TenantId, group: NewGroup) -> Result<Group, StoreError>;
+    /// Every group, all kinds, ordered by `rass_id`.
+    async fn groups(&self, tenant: TenantId) -> Result<Vec<Group>, StoreError>;
+    /// The contact with this normalised e-mail, with its subscriptions.
+    async fn contact_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Option<StoredContact>, StoreError>;
+    /// Applies `command` to the contact with `email` (`None`: a new contact without e-mail)
+    /// inside one write transaction, serialised per contact: [`ContactCommand::apply`] decides
+    /// on the current state, and a contact it creates gets the tenant's next contact number.
+    /// With the saved state the store records, in the same transaction, one
+    /// [`UnsubscribeEvent`] per subscription that became `STATUS_UNSUBSCRIBE` (never for
+    /// [`ContactCommand::Import`]) and, when [`crate::contacts::ContactWrite::counts_for_ip`],
+    /// one subscribe call of the command's IP. A command with an [`crate::contacts::IpLimit`]
+    /// is refused with `LimitReached` when that IP's calls of the last
+    /// [`crate::contacts::IP_LIMIT_WINDOW`] seconds reach the limit.
+    async fn change_contact(
+        &self,
+        tenant: TenantId,
+        email: Option<&str>,
+        command: ContactCommand,
+        now: i64,
+    ) -> Result<ContactOutcome, StoreError>;
+    async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError>;
+    /// Subscribe calls recorded for `ip` at or after `since`.
+    async fn subscribe_calls_from(
+        &self,
+        tenant: TenantId,
+        ip: &str,
+        since: i64,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` contacts with numbers above `after`, in number order: a page of a listing
+    /// that never holds every contact at once.
+    async fn contacts_page(
+        &self,
+        tenant: TenantId,
+        after: Option<ContactId>,
+        limit: usize,
+    ) -> Result<Vec<StoredContact>, StoreError>;
+    /// Up to `limit` recorded unsubscribe events with ids above `after`, in id order.
+    async fn unsubscribe_events(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<UnsubscribeEvent>, StoreError>;
 }
 
 /// How long a completed `Idempotency-Key` is remembered (SPEC §17).

@@ -5,6 +5,10 @@
 //! store per test. The functions use logins of their own, so they also pass on a store that
 //! other tests share. Everything here panics on a failed expectation, like any test.
 
+use crate::contacts::{
+    AddLead, Contact, ContactCommand, ContactOutcome, CountScope, GroupId, GroupKind, IpLimit,
+    NewGroup, Subscription, SubscriptionOrigin, SubscriptionStatus, UpsertLead,
+};
 use crate::model::{
     BillId, Commission, Coupon, CouponId, Customer, Discount, GoodName, InitialStatus, Item,
     Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner, NewTenant, NotificationUrls,
@@ -59,6 +63,14 @@ macro_rules! store_suite_tests {
             due_auto_cancels_fire_across_tenants,
             idempotency_keys_claim_complete_and_expire,
             outbox_fans_out_claims_records_and_redelivers,
+            groups_add_and_list,
+            contacts_change_round_trip,
+            contact_changes_write_nothing_when_refused,
+            unsubscriptions_are_recorded_once,
+            concurrent_new_contacts_make_one,
+            contacts_count_and_page,
+            subscribe_calls_count_per_ip,
+            payment_joins_client_groups,
         );
     };
     (@each $fresh:path; $($name:ident),+ $(,)?) => {
@@ -1312,6 +1324,7 @@ fn stats(earned: i64, bills: u64, sub_partners: u64) -> PartnerStats {
         earned: money(earned),
         bills,
         sub_partners,
+        leads: 0,
     }
 }
 
@@ -2230,4 +2243,473 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     let unknown = EventId::parse("00000000-0000-4000-8000-000000000000").unwrap();
     assert!(!store.redeliver(&unknown, now).await.unwrap());
     assert!(store.delivery(&unknown).await.unwrap().is_none());
+}
+
+fn new_group(name: &str, kind: GroupKind) -> NewGroup {
+    NewGroup {
+        id: None,
+        name: name.into(),
+        title: format!("Title of {name}"),
+        kind,
+    }
+}
+
+fn add_lead(targets: &[GroupId], ip: &str) -> ContactCommand {
+    ContactCommand::AddLead(AddLead {
+        targets: targets.to_vec(),
+        name: Some("Lead".into()),
+        phone: Some("+1".into()),
+        city: None,
+        tag: Some("t".into()),
+        activation: false,
+        partner: None,
+        origin: SubscriptionOrigin {
+            ip: ip.into(),
+            utm: Utm {
+                source: "src".into(),
+                ..Utm::default()
+            },
+            aff_utm: Utm::default(),
+            doneurl2: "https://done.example/".into(),
+        },
+        limit: None,
+    })
+}
+
+/// Group numbers increase from 1 per tenant, given ones are kept, names are unique
+/// case-insensitively, and the list comes in number order with every kind.
+pub async fn groups_add_and_list(store: &dyn Store) {
+    let t = tenant(store, "suite-groups").await;
+    let other = tenant(store, "suite-groups-other").await;
+    let first = store
+        .add_group(t.id, new_group("grp1", GroupKind::Standard))
+        .await
+        .unwrap();
+    assert_eq!(first.id, GroupId(1));
+    let given = store
+        .add_group(
+            t.id,
+            NewGroup {
+                id: Some(GroupId(10)),
+                ..new_group("auto", GroupKind::Auto)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(given.id, GroupId(10));
+    let next = store
+        .add_group(t.id, new_group("clients", GroupKind::Client))
+        .await
+        .unwrap();
+    assert_eq!(next.id, GroupId(11));
+    assert_conflict(
+        store
+            .add_group(t.id, new_group("GRP1", GroupKind::Standard))
+            .await,
+        "a name taken case-insensitively",
+    );
+    assert_conflict(
+        store
+            .add_group(
+                t.id,
+                NewGroup {
+                    id: Some(GroupId(10)),
+                    ..new_group("x", GroupKind::Standard)
+                },
+            )
+            .await,
+        "a number taken",
+    );
+    let listed = store.groups(t.id).await.unwrap();
+    assert_eq!(listed, vec![first, given, next]);
+    assert!(store.groups(other.id).await.unwrap().is_empty());
+    store
+        .add_group(other.id, new_group("grp1", GroupKind::Standard))
+        .await
+        .expect("names are per tenant");
+}
+
+/// Every field of a contact and its subscriptions comes back as saved.
+pub async fn contacts_change_round_trip(store: &dyn Store) {
+    let t = tenant(store, "suite-contacts").await;
+    let other = tenant(store, "suite-contacts-other").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    let mut imported = Contact::new(None, NOW - 50);
+    imported.name = "Имя".into();
+    imported.first_name = "F".into();
+    imported.middle_name = "M".into();
+    imported.last_name = "L".into();
+    imported.phone = "+7".into();
+    imported.city = "Omsk".into();
+    imported.tags = vec!["b".into(), "A".into()];
+    imported.partner = Some(PartnerId(17));
+    imported.extras.insert("lead_utc".into(), "+03".into());
+    imported.subscriptions.push(Subscription {
+        group: g1.id,
+        status: SubscriptionStatus::InvalidEmail,
+        time: NOW - 40,
+        ip: "203.0.113.7".into(),
+        utm: Utm {
+            medium: "m".into(),
+            source: "s".into(),
+            campaign: "c".into(),
+            content: "co".into(),
+            term: "t".into(),
+        },
+        aff_utm: Utm {
+            medium: "am".into(),
+            ..Utm::default()
+        },
+        doneurl2: "https://x.example/".into(),
+    });
+    let outcome = store
+        .change_contact(
+            t.id,
+            Some("a@example.com"),
+            ContactCommand::Import(imported.clone()),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, ContactOutcome::Done);
+    let stored = store
+        .contact_by_email(t.id, "a@example.com")
+        .await
+        .unwrap()
+        .expect("stored");
+    imported.email = Some("a@example.com".into());
+    assert_eq!(stored.contact, imported);
+    assert!(store
+        .contact_by_email(other.id, "a@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let again = store
+        .change_contact(
+            t.id,
+            Some("a@example.com"),
+            ContactCommand::Import(imported.clone()),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        ContactOutcome::Unchanged,
+        "importing twice changes nothing"
+    );
+    assert!(store
+        .unsubscribe_events(t.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A command that refuses or finds nothing leaves no trace.
+pub async fn contact_changes_write_nothing_when_refused(store: &dyn Store) {
+    let t = tenant(store, "suite-contacts-refused").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    let missing = store
+        .change_contact(
+            t.id,
+            Some("nobody@example.com"),
+            ContactCommand::AddTags(vec!["x".into()]),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing, ContactOutcome::NotFound);
+    assert_eq!(
+        store.count_contacts(t.id, CountScope::All).await.unwrap(),
+        0
+    );
+    store
+        .change_contact(
+            t.id,
+            Some("a@example.com"),
+            add_lead(&[g1.id], "1.2.3.4"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let before = store.contact_by_email(t.id, "a@example.com").await.unwrap();
+    let strict = ContactCommand::Unsubscribe {
+        groups: vec![g1.id, GroupId(99)],
+        strict: true,
+    };
+    let refused = store
+        .change_contact(t.id, Some("a@example.com"), strict, NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(refused, ContactOutcome::NoSubscription);
+    assert_eq!(
+        store.contact_by_email(t.id, "a@example.com").await.unwrap(),
+        before
+    );
+    let limited = ContactCommand::AddLead(AddLead {
+        limit: Some(IpLimit {
+            ip: "1.2.3.4".into(),
+            max: 1,
+        }),
+        ..match add_lead(&[GroupId(1)], "1.2.3.4") {
+            ContactCommand::AddLead(add) => add,
+            _ => unreachable!(),
+        }
+    });
+    let outcome = store
+        .change_contact(t.id, Some("b@example.com"), limited, NOW + 2)
+        .await
+        .unwrap();
+    assert_eq!(outcome, ContactOutcome::LimitReached);
+    assert!(store
+        .contact_by_email(t.id, "b@example.com")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// One event per subscription that becomes `STATUS_UNSUBSCRIBE`, with the contact's data.
+pub async fn unsubscriptions_are_recorded_once(store: &dyn Store) {
+    let t = tenant(store, "suite-unsubscribe").await;
+    let other = tenant(store, "suite-unsubscribe-other").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    let g2 = store
+        .add_group(t.id, new_group("g2", GroupKind::Standard))
+        .await
+        .unwrap();
+    let email = Some("u@example.com");
+    store
+        .change_contact(t.id, email, add_lead(&[g1.id, g2.id], "10.0.0.1"), NOW)
+        .await
+        .unwrap();
+    let leave = ContactCommand::Unsubscribe {
+        groups: vec![g1.id, g2.id],
+        strict: true,
+    };
+    for at in [NOW + 1, NOW + 2] {
+        store
+            .change_contact(t.id, email, leave.clone(), at)
+            .await
+            .unwrap();
+    }
+    let events = store.unsubscribe_events(t.id, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events.iter().map(|e| e.group).collect::<Vec<_>>(),
+        [g1.id, g2.id]
+    );
+    for event in &events {
+        assert_eq!(
+            (
+                event.name.as_str(),
+                event.email.as_str(),
+                event.phone.as_str(),
+                event.ip.as_str(),
+                event.at
+            ),
+            ("Lead", "u@example.com", "+1", "10.0.0.1", NOW + 1)
+        );
+    }
+    assert!(events[0].id < events[1].id);
+    let after_first = store
+        .unsubscribe_events(t.id, events[0].id, 10)
+        .await
+        .unwrap();
+    assert_eq!(after_first, events[1..].to_vec());
+    assert!(store
+        .unsubscribe_events(other.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Simultaneous first subscriptions of one address make one contact.
+pub async fn concurrent_new_contacts_make_one(store: &dyn Store) {
+    let t = tenant(store, "suite-contacts-race").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    let g2 = store
+        .add_group(t.id, new_group("g2", GroupKind::Standard))
+        .await
+        .unwrap();
+    let calls = (0..20)
+        .map(|_| {
+            store.change_contact(
+                t.id,
+                Some("race@example.com"),
+                add_lead(&[g1.id, g2.id], "10.0.0.2"),
+                NOW,
+            )
+        })
+        .collect();
+    let outcomes: Vec<ContactOutcome> = join_all(calls)
+        .await
+        .into_iter()
+        .map(|o| o.expect("no failure"))
+        .collect();
+    let done = outcomes
+        .iter()
+        .filter(|o| **o == ContactOutcome::Done)
+        .count();
+    assert_eq!(done, 1, "{outcomes:?}");
+    assert_eq!(
+        store.count_contacts(t.id, CountScope::All).await.unwrap(),
+        1
+    );
+    let stored = store
+        .contact_by_email(t.id, "race@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.contact.subscriptions.len(), 2);
+    assert_eq!(
+        store
+            .subscribe_calls_from(t.id, "10.0.0.2", 0)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// Counts by scope; pages in number order without gaps or repeats.
+pub async fn contacts_count_and_page(store: &dyn Store) {
+    let t = tenant(store, "suite-contacts-count").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    let g2 = store
+        .add_group(t.id, new_group("g2", GroupKind::Standard))
+        .await
+        .unwrap();
+    for n in 0..5 {
+        let targets = if n % 2 == 0 {
+            vec![g1.id]
+        } else {
+            vec![g1.id, g2.id]
+        };
+        store
+            .change_contact(
+                t.id,
+                Some(&format!("c{n}@example.com")),
+                add_lead(&targets, "10.0.0.3"),
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    let without_email = ContactCommand::UpsertLead(UpsertLead::default());
+    store
+        .change_contact(t.id, None, without_email.clone(), NOW)
+        .await
+        .unwrap();
+    store
+        .change_contact(t.id, None, without_email, NOW)
+        .await
+        .unwrap();
+    store
+        .change_contact(
+            t.id,
+            Some("c0@example.com"),
+            ContactCommand::Unsubscribe {
+                groups: vec![g1.id],
+                strict: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let count = |scope| store.count_contacts(t.id, scope);
+    assert_eq!(count(CountScope::All).await.unwrap(), 7);
+    assert_eq!(count(CountScope::Unique).await.unwrap(), 4);
+    assert_eq!(count(CountScope::Group(g1.id)).await.unwrap(), 4);
+    assert_eq!(count(CountScope::Group(g2.id)).await.unwrap(), 2);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.contacts_page(t.id, after, 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen.len(), 7);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}
+
+/// Only writes that count are counted, per address, from the given time on.
+pub async fn subscribe_calls_count_per_ip(store: &dyn Store) {
+    let t = tenant(store, "suite-subscribe-calls").await;
+    let g1 = store
+        .add_group(t.id, new_group("g1", GroupKind::Standard))
+        .await
+        .unwrap();
+    for (n, at) in [(0, NOW), (1, NOW + 10), (1, NOW + 20)] {
+        store
+            .change_contact(
+                t.id,
+                Some(&format!("s{n}@example.com")),
+                add_lead(&[g1.id], "10.0.0.4"),
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    let calls = |since| store.subscribe_calls_from(t.id, "10.0.0.4", since);
+    assert_eq!(calls(NOW).await.unwrap(), 2, "the repeat created nothing");
+    assert_eq!(calls(NOW + 1).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .subscribe_calls_from(t.id, "10.0.0.5", 0)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// A payment that completes an order subscribes its buyer to the products' client groups in
+/// the same write; a partial payment does not.
+pub async fn payment_joins_client_groups(store: &dyn Store) {
+    let t = tenant(store, "suite-client-groups").await;
+    let clients = store
+        .add_group(t.id, new_group("buyers", GroupKind::Client))
+        .await
+        .unwrap();
+    let mut spec = ProductSpec::new(code("course"), "Course", money(100_000));
+    spec.client_groups = vec!["BUYERS".into(), "nosuch".into()];
+    let course = store.add_product(t.id, spec).await.unwrap();
+    let mut order = new_order("buyer@example.com", vec![item(&course, 100_000)]);
+    order.customer.first_name = "Bo".into();
+    order.customer.last_name = "Byer".into();
+    let CreatedOrder::Created(bill_id) = store.create_order(&t, order, NOW).await.unwrap() else {
+        panic!("created");
+    };
+    assert!(store
+        .contact_by_email(t.id, "buyer@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let paid = change_status(store, &t, bill_id, paid_on(NOW + 5)).await;
+    assert!(matches!(paid, OrderUpdate::Applied(_)), "{paid:?}");
+    let buyer = store
+        .contact_by_email(t.id, "buyer@example.com")
+        .await
+        .unwrap()
+        .expect("the buyer became a contact")
+        .contact;
+    assert_eq!(buyer.name, "Bo Byer");
+    assert_eq!(buyer.subscriptions.len(), 1);
+    assert_eq!(buyer.subscriptions[0].group, clients.id);
+    assert_eq!(buyer.subscriptions[0].status, SubscriptionStatus::Subscribe);
+    assert_eq!(buyer.subscriptions[0].time, NOW);
 }

@@ -5,6 +5,7 @@
 //! page to the target in one transaction. The target's last key per collection is where an
 //! interrupted copy resumes, so a page is either wholly there or wholly missing.
 
+use crate::contacts::{Contact, Group, StoredContact, Subscription, UnsubscribeEvent};
 use crate::model::{
     BillId, Commission, Coupon, Customer, Delivery, Discount, Item, Manager, NotificationUrls,
     Order, OrderExtras, Partner, PartnerEntry, Payment, Product, ProductSpec, Tenant, TenantId,
@@ -30,10 +31,14 @@ pub enum Collection {
     Events,
     /// Outgoing notifications with their delivery logs; pending ones go on from the target.
     Deliveries,
+    Groups,
+    /// Contacts with their subscriptions; after the groups they subscribe to.
+    Contacts,
+    UnsubscribeEvents,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 8] = [
+    pub const ALL: [Collection; 11] = [
         Collection::Tenants,
         Collection::Products,
         Collection::Coupons,
@@ -42,6 +47,9 @@ impl Collection {
         Collection::Orders,
         Collection::Events,
         Collection::Deliveries,
+        Collection::Groups,
+        Collection::Contacts,
+        Collection::UnsubscribeEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +62,9 @@ impl Collection {
             Collection::Orders => "orders",
             Collection::Events => "events",
             Collection::Deliveries => "notifications",
+            Collection::Groups => "groups",
+            Collection::Contacts => "contacts",
+            Collection::UnsubscribeEvents => "unsubscribe_events",
         }
     }
 }
@@ -106,6 +117,18 @@ pub enum Record {
         /// Its delivery log, in attempt order.
         attempts: Vec<AttemptRecord>,
     },
+    Group {
+        tenant: TenantId,
+        group: Group,
+    },
+    Contact {
+        tenant: TenantId,
+        contact: StoredContact,
+    },
+    UnsubscribeEvent {
+        tenant: TenantId,
+        event: UnsubscribeEvent,
+    },
 }
 
 impl Record {
@@ -119,6 +142,9 @@ impl Record {
             Record::Order { .. } => Collection::Orders,
             Record::Event(_) => Collection::Events,
             Record::Delivery { .. } => Collection::Deliveries,
+            Record::Group { .. } => Collection::Groups,
+            Record::Contact { .. } => Collection::Contacts,
+            Record::UnsubscribeEvent { .. } => Collection::UnsubscribeEvents,
         }
     }
 
@@ -135,12 +161,15 @@ impl Record {
             Record::Order { tenant, order, .. } => Key::new(tenant.0, order.bill_id.get()),
             Record::Event(event) => Key::new(event.id, 0),
             Record::Delivery { delivery, .. } => Key::new(delivery.id, 0),
+            Record::Group { tenant, group } => Key::new(tenant.0, group.id.0),
+            Record::Contact { tenant, contact } => Key::new(tenant.0, contact.id.0),
+            Record::UnsubscribeEvent { event, .. } => Key::new(event.id, 0),
         }
     }
 }
 
 /// The position of a record in its collection: `(tenant id, id)` for per-tenant rows, `(id, 0)`
-/// for tenants and events.
+/// for tenants and both kinds of events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(pub i64, pub i64);
 
@@ -795,12 +824,101 @@ fn encode(record: &Record, out: &mut Vec<u8>) {
                 e.bytes(response);
             }
         }
+        Record::Group { tenant, group } => {
+            let Group {
+                id,
+                name,
+                title,
+                kind,
+            } = group;
+            e.int(tenant.0);
+            e.int(id.0);
+            e.text(name);
+            e.text(title);
+            e.text(kind.as_str());
+        }
+        Record::Contact { tenant, contact } => {
+            e.int(tenant.0);
+            e.contact(contact);
+        }
+        Record::UnsubscribeEvent { tenant, event } => {
+            let UnsubscribeEvent {
+                id,
+                contact,
+                group,
+                name,
+                email,
+                phone,
+                city,
+                ip,
+                at,
+            } = event;
+            e.int(*id);
+            e.int(tenant.0);
+            e.int(contact.0);
+            e.int(group.0);
+            for text in [name, email, phone, city, ip] {
+                e.text(text);
+            }
+            e.int(*at);
+        }
     }
 }
 
 struct Encoder<'a>(&'a mut Vec<u8>);
 
 impl Encoder<'_> {
+    fn contact(&mut self, stored: &StoredContact) {
+        let StoredContact { id, contact } = stored;
+        let Contact {
+            email,
+            name,
+            first_name,
+            middle_name,
+            last_name,
+            phone,
+            city,
+            tags,
+            partner,
+            created_at,
+            extras,
+            subscriptions,
+        } = contact;
+        self.int(id.0);
+        self.flag(email.is_some());
+        self.text(email.as_deref().unwrap_or_default());
+        for text in [name, first_name, middle_name, last_name, phone, city] {
+            self.text(text);
+        }
+        self.texts(tags);
+        self.optional(partner.map(|p| p.0));
+        self.int(*created_at);
+        self.length(extras.len());
+        for (field, value) in extras {
+            self.text(field);
+            self.text(value);
+        }
+        self.length(subscriptions.len());
+        for subscription in subscriptions {
+            let Subscription {
+                group,
+                status,
+                time,
+                ip,
+                utm,
+                aff_utm,
+                doneurl2,
+            } = subscription;
+            self.int(group.0);
+            self.text(status.as_str());
+            self.int(*time);
+            self.text(ip);
+            self.utm(utm);
+            self.utm(aff_utm);
+            self.text(doneurl2);
+        }
+    }
+
     fn int(&mut self, value: i64) {
         self.0.extend_from_slice(&value.to_le_bytes());
     }
@@ -1444,6 +1562,81 @@ pub mod suite {
             .record_attempt(claimed, attempt, retry)
             .await
             .expect("record"));
+        populate_contacts(store, &shop).await;
+    }
+
+    /// Groups of every kind, contacts with and without e-mail, subscriptions in several
+    /// states and an unsubscribe event.
+    async fn populate_contacts(store: &dyn Store, shop: &Tenant) {
+        use crate::contacts::{
+            AddLead, ContactCommand, GroupKind, NewGroup, SubscriptionOrigin, UpsertLead,
+        };
+        let mut groups = Vec::new();
+        for (name, kind) in [
+            ("news", GroupKind::Standard),
+            ("buyers", GroupKind::Client),
+            ("all", GroupKind::Auto),
+        ] {
+            let group = NewGroup {
+                id: None,
+                name: name.into(),
+                title: format!("«{name}»"),
+                kind,
+            };
+            groups.push(store.add_group(shop.id, group).await.unwrap().id);
+        }
+        let lead = |email: &str| AddLead {
+            targets: groups[..2].to_vec(),
+            name: Some(format!("Lead {email}")),
+            phone: Some("+7 900".into()),
+            city: Some("Омск".into()),
+            tag: Some("vip".into()),
+            activation: email.starts_with('w'),
+            partner: Some(PartnerId(10)),
+            origin: SubscriptionOrigin {
+                ip: "203.0.113.9".into(),
+                utm: Utm {
+                    medium: "affiliate".into(),
+                    ..Utm::default()
+                },
+                aff_utm: Utm::default(),
+                doneurl2: "https://shop.example/done".into(),
+            },
+            limit: None,
+        };
+        for email in ["a@example.com", "wait@example.com", "gone@example.com"] {
+            store
+                .change_contact(
+                    shop.id,
+                    Some(email),
+                    ContactCommand::AddLead(lead(email)),
+                    NOW,
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .change_contact(
+                shop.id,
+                Some("gone@example.com"),
+                ContactCommand::Unsubscribe {
+                    groups: vec![groups[0]],
+                    strict: true,
+                },
+                NOW + 1,
+            )
+            .await
+            .unwrap();
+        let mut upsert = UpsertLead {
+            first_name: Some("Без".into()),
+            join: vec![groups[0]],
+            ..UpsertLead::default()
+        };
+        upsert.extras.insert("lead_utc".into(), "+03".into());
+        store
+            .change_contact(shop.id, None, ContactCommand::UpsertLead(upsert), NOW + 2)
+            .await
+            .unwrap();
     }
 
     /// Every record of `store`, collection after collection, read `page_size` at a time;
@@ -1890,6 +2083,9 @@ mod tests {
                 (Collection::Orders, 11, 11),
                 (Collection::Events, 11, 11),
                 (Collection::Deliveries, 2, 2),
+                (Collection::Groups, 0, 0),
+                (Collection::Contacts, 0, 0),
+                (Collection::UnsubscribeEvents, 0, 0),
             ]
         );
         assert_ne!(

@@ -29,6 +29,7 @@
 
 mod catalogue;
 mod connect;
+mod contacts;
 mod db;
 mod idempotency;
 mod migrations;
@@ -42,6 +43,10 @@ mod transfer;
 pub use migrations::SCHEMA_VERSION;
 
 use async_trait::async_trait;
+use clickbill_domain::contacts::{
+    ContactCommand, ContactId, ContactOutcome, CountScope, Group, NewGroup, StoredContact,
+    UnsubscribeEvent,
+};
 use clickbill_domain::model::{
     BillId, Coupon, CouponId, Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner,
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
@@ -531,6 +536,12 @@ impl Store for PostgresStore {
         })
         .await
     }
+    async fn add_group(&self, tenant: TenantId, group: NewGroup) -> Result<Group, StoreError> {
+        write(&self.pool, |tx| {
+            Box::pin(contacts::add_group(tx, tenant, group.clone()))
+        })
+        .await
+    }
 
     async fn record_attempt(
         &self,
@@ -584,6 +595,83 @@ impl Store for PostgresStore {
     fn set_outbox_waker(&self, waker: OutboxWaker) {
         // The first waker stays: one store serves one server.
         let _ = self.outbox_waker.set(waker);
+    }
+    async fn groups(&self, tenant: TenantId) -> Result<Vec<Group>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(contacts::groups(&client, tenant).await?)
+    }
+
+    async fn contact_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Option<StoredContact>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(contacts::contact_by_email(&client, tenant, email).await?)
+    }
+
+    async fn change_contact(
+        &self,
+        tenant: TenantId,
+        email: Option<&str>,
+        command: ContactCommand,
+        now: i64,
+    ) -> Result<ContactOutcome, StoreError> {
+        // The command is pure, so a retried transaction decides again on what it then finds.
+        let command = Arc::new(command);
+        let email = email.map(str::to_owned);
+        write(&self.pool, |tx| {
+            let (command, email) = (Arc::clone(&command), email.clone());
+            Box::pin(
+                async move { contacts::change(tx, tenant, email.as_deref(), &command, now).await },
+            )
+        })
+        .await
+    }
+
+    async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(contacts::count(&client, tenant, scope).await?)
+    }
+
+    async fn subscribe_calls_from(
+        &self,
+        tenant: TenantId,
+        ip: &str,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(contacts::subscribe_calls_from(&client, tenant, ip, since).await?)
+    }
+
+    async fn contacts_page(
+        &self,
+        tenant: TenantId,
+        after: Option<ContactId>,
+        limit: usize,
+    ) -> Result<Vec<StoredContact>, StoreError> {
+        // One snapshot for the page and its subscriptions.
+        let mut client = connection(&self.pool).await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(|e| db::db_error(&e))?;
+        let page = contacts::contacts_page(&tx, tenant, after, limit).await?;
+        tx.commit().await.map_err(|e| db::db_error(&e))?;
+        Ok(page)
+    }
+
+    async fn unsubscribe_events(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<UnsubscribeEvent>, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(contacts::unsubscribe_events(&client, tenant, after, limit).await?)
     }
 }
 

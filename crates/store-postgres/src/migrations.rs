@@ -15,6 +15,7 @@ use tokio_postgres::Client;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_outbox.sql"),
+    include_str!("../migrations/0003_contacts.sql"),
     include_str!("../migrations/0004_payments.sql"),
 ];
 

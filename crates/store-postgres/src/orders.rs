@@ -333,6 +333,9 @@ pub(crate) async fn create<C: GenericClient>(
     let bill_id = BillId::new(number).ok_or_else(|| corrupt("bill counter"))?;
     let (order, events) = Order::from_new(bill_id, new, now);
     insert(client, tenant, &order, false).await?;
+    if events.contains(&OrderEventKind::Paid) {
+        crate::contacts::buyer_joins_client_groups(client, tenant, &order, now).await?;
+    }
     for kind in events {
         record_event(client, tenant, bill_id, kind, now).await?;
         crate::outbox::enqueue_order_event(client, tenant, kind, &order).await?;
@@ -408,6 +411,9 @@ pub(crate) async fn update<C: GenericClient>(
     if partner_fees(&order) != fees_before {
         unindex_partner_fees(client, tenant, bill_id).await?;
         index_partner_fees(client, tenant, &order).await?;
+    }
+    if events.contains(&OrderEventKind::Paid) {
+        crate::contacts::buyer_joins_client_groups(client, tenant, &order, now).await?;
     }
     for kind in &events {
         record_event(client, tenant, bill_id, *kind, now).await?;
@@ -627,7 +633,9 @@ pub(crate) async fn fire_due_auto_cancels<C: GenericClient>(
 /// the partners' parent index; one statement, so both see one snapshot.
 pub(crate) const SELECT_PARTNER_STATS: &str = "SELECT coalesce(sum(f.fee), 0)::bigint, count(*), \
      (SELECT count(*) FROM partners \
-      WHERE tenant_id = $1 AND parent_id = $2 AND registered_at BETWEEN $3 AND $4) \
+      WHERE tenant_id = $1 AND parent_id = $2 AND registered_at BETWEEN $3 AND $4), \
+     (SELECT count(*) FROM contacts \
+      WHERE tenant_id = $1 AND partner_id = $2 AND created_at BETWEEN $3 AND $4) \
      FROM order_partner_fees f JOIN orders o \
      ON o.tenant_id = f.tenant_id AND o.bill_id = f.bill_id \
      WHERE f.tenant_id = $1 AND f.partner_id = $2 AND NOT o.deleted \
@@ -651,6 +659,7 @@ pub(crate) async fn partner_stats<C: GenericClient>(
         earned: Money::from_minor(found.try_get(0)?),
         bills: count(found.try_get(1)?)?,
         sub_partners: count(found.try_get(2)?)?,
+        leads: count(found.try_get(3)?)?,
     })
 }
 

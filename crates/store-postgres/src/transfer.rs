@@ -5,6 +5,7 @@ use crate::catalogue::{
     manager_from_row, partner_from_row, product_from_row, COUPONS_PAGE, MANAGERS_PAGE,
     PARTNERS_PAGE, PRODUCTS_PAGE,
 };
+use crate::contacts;
 use crate::db::{db_error, execute, row, rows, Failure};
 use crate::orders::{insert, insert_event, order_from_row, EVENTS_PAGE, ORDERS_PAGE};
 use crate::outbox;
@@ -52,6 +53,13 @@ fn table(collection: Collection) -> Table {
         },
         Collection::Deliveries => Table {
             name: "outbox_deliveries",
+            tenant_column: None,
+            id_column: "id",
+        },
+        Collection::Groups => per_tenant("contact_groups", "id"),
+        Collection::Contacts => per_tenant("contacts", "id"),
+        Collection::UnsubscribeEvents => Table {
+            name: "unsubscribe_events",
             tenant_column: None,
             id_column: "id",
         },
@@ -140,6 +148,13 @@ pub(crate) async fn export<C: GenericClient>(
             }
             Ok(page)
         }
+        Collection::Groups => contacts::export_groups(client, after_tenant, after_id, limit).await,
+        Collection::Contacts => {
+            contacts::export_contacts(client, after_tenant, after_id, limit).await
+        }
+        Collection::UnsubscribeEvents => {
+            contacts::export_unsubscribe_events(client, single_id_after(after), limit).await
+        }
     }
 }
 
@@ -179,6 +194,9 @@ impl Highest {
             }
             Record::Event(event) => raise(&mut self.event, event.id),
             Record::Delivery { delivery, .. } => raise(&mut self.delivery, delivery.id),
+            Record::Group { tenant, group } => self.of_tenant(*tenant, "group", group.id.0),
+            Record::Contact { tenant, contact } => self.of_tenant(*tenant, "contact", contact.id.0),
+            Record::UnsubscribeEvent { event, .. } => raise(&mut self.event, event.id),
         }
     }
 
@@ -257,6 +275,9 @@ fn tables_written(collection: Collection) -> &'static [&'static str] {
         Collection::Orders => &["orders", "order_products", "order_partner_fees"],
         Collection::Events => &["order_events"],
         Collection::Deliveries => &["outbox_deliveries", "outbox_attempts"],
+        Collection::Groups => &["contact_groups"],
+        Collection::Contacts => &["contacts", "subscriptions"],
+        Collection::UnsubscribeEvents => &["unsubscribe_events"],
     }
 }
 
@@ -316,6 +337,13 @@ async fn write_record<C: GenericClient>(client: &C, record: &Record) -> Result<(
                 outbox::insert_attempt(client, delivery.tenant, delivery.id, attempt).await?;
             }
             Ok(())
+        }
+        Record::Group { tenant, group } => contacts::insert_group(client, *tenant, group).await,
+        Record::Contact { tenant, contact } => {
+            contacts::import_contact(client, *tenant, contact).await
+        }
+        Record::UnsubscribeEvent { tenant, event } => {
+            contacts::insert_unsubscribe_event(client, *tenant, event).await
         }
     }
 }

@@ -16,6 +16,7 @@
 
 mod catalogue;
 mod codec;
+mod contacts;
 mod idempotency;
 mod migrations;
 mod orders;
@@ -29,6 +30,10 @@ pub use migrations::SCHEMA_VERSION;
 pub use writer::WriterStats;
 
 use async_trait::async_trait;
+use clickbill_domain::contacts::{
+    ContactCommand, ContactId, ContactOutcome, CountScope, Group, NewGroup, StoredContact,
+    UnsubscribeEvent,
+};
 use clickbill_domain::model::{
     BillId, Coupon, CouponId, Manager, ManagerId, NewCoupon, NewManager, NewOrder, NewPartner,
     NewTenant, Order, Partner, PartnerId, PayStatus, Product, ProductPatch, ProductSpec, Tenant,
@@ -554,6 +559,77 @@ impl Store for SqliteStore {
     fn set_outbox_waker(&self, waker: OutboxWaker) {
         // The first waker stays: one store serves one server.
         let _ = self.outbox_waker.set(waker);
+    }
+    async fn add_group(&self, tenant: TenantId, group: NewGroup) -> Result<Group, StoreError> {
+        self.write(move |c| contacts::add_group(c, tenant, group))
+            .await
+    }
+
+    async fn groups(&self, tenant: TenantId) -> Result<Vec<Group>, StoreError> {
+        self.read(move |c| contacts::groups(c, tenant)).await
+    }
+
+    async fn contact_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Option<StoredContact>, StoreError> {
+        let email = email.to_owned();
+        self.read(move |c| contacts::contact_by_email(c, tenant, &email))
+            .await
+    }
+
+    async fn change_contact(
+        &self,
+        tenant: TenantId,
+        email: Option<&str>,
+        command: ContactCommand,
+        now: i64,
+    ) -> Result<ContactOutcome, StoreError> {
+        let email = email.map(str::to_owned);
+        self.write(move |c| contacts::change(c, tenant, email.as_deref(), &command, now))
+            .await
+    }
+
+    async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError> {
+        self.read(move |c| contacts::count(c, tenant, scope)).await
+    }
+
+    async fn subscribe_calls_from(
+        &self,
+        tenant: TenantId,
+        ip: &str,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        let ip = ip.to_owned();
+        self.read(move |c| contacts::subscribe_calls_from(c, tenant, &ip, since))
+            .await
+    }
+
+    async fn contacts_page(
+        &self,
+        tenant: TenantId,
+        after: Option<ContactId>,
+        limit: usize,
+    ) -> Result<Vec<StoredContact>, StoreError> {
+        self.read(move |c| {
+            // One snapshot for the page and its subscriptions.
+            c.execute_batch("BEGIN").map_err(db_error)?;
+            let page = contacts::contacts_page(c, tenant, after, limit);
+            c.execute_batch("COMMIT").map_err(db_error)?;
+            page
+        })
+        .await
+    }
+
+    async fn unsubscribe_events(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<UnsubscribeEvent>, StoreError> {
+        self.read(move |c| contacts::unsubscribe_events(c, tenant, after, limit))
+            .await
     }
 }
 

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_commerce.sql"),
     include_str!("../migrations/0003_outbox.sql"),
+    include_str!("../migrations/0004_contacts.sql"),
     include_str!("../migrations/0005_payments.sql"),
 ];
 

@@ -280,6 +280,9 @@ pub(crate) fn create(
     .map_err(db_error)?;
     index_products(conn, tenant, bill_id, &order)?;
     index_partner_fees(conn, tenant, bill_id, &order)?;
+    if events.contains(&OrderEventKind::Paid) {
+        crate::contacts::buyer_joins_client_groups(conn, tenant, &order, now)?;
+    }
     for kind in events {
         record_event(conn, tenant, bill_id, kind, now)?;
         crate::outbox::enqueue_order_event(conn, tenant, kind, &order)?;
@@ -317,6 +320,9 @@ pub(crate) fn update(
     if partner_fees(&order) != fees_before {
         unindex_partner_fees(conn, tenant, bill_id)?;
         index_partner_fees(conn, tenant, bill_id, &order)?;
+    }
+    if events.contains(&OrderEventKind::Paid) {
+        crate::contacts::buyer_joins_client_groups(conn, tenant, &order, now)?;
     }
     for kind in &events {
         record_event(conn, tenant, bill_id, *kind, now)?;
@@ -569,7 +575,9 @@ fn due_auto_cancels(
 /// the window and probe the fees of each.
 pub(crate) const SELECT_PARTNER_STATS: &str = "SELECT coalesce(sum(f.fee), 0), count(*), \
      (SELECT count(*) FROM partners \
-      WHERE tenant_id = ?1 AND parent_id = ?2 AND registered_at BETWEEN ?3 AND ?4) \
+      WHERE tenant_id = ?1 AND parent_id = ?2 AND registered_at BETWEEN ?3 AND ?4), \
+     (SELECT count(*) FROM contacts \
+      WHERE tenant_id = ?1 AND partner_id = ?2 AND created_at BETWEEN ?3 AND ?4) \
      FROM order_partner_fees f CROSS JOIN orders o \
      ON o.tenant_id = f.tenant_id AND o.bill_id = f.bill_id \
      WHERE f.tenant_id = ?1 AND f.partner_id = ?2 AND o.deleted = 0 AND o.pay_status = 'paid' \
@@ -582,11 +590,11 @@ pub(crate) fn partner_stats(
     window: TimeWindow,
 ) -> Result<PartnerStats, StoreError> {
     let (from, to) = bounds(window);
-    let (earned, bills, sub_partners): (i64, i64, i64) = conn
+    let (earned, bills, sub_partners, leads): (i64, i64, i64, i64) = conn
         .prepare_cached(SELECT_PARTNER_STATS)
         .and_then(|mut s| {
             s.query_row(params![tenant.0, partner.0, from, to], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
         })
         .map_err(db_error)?;
@@ -595,5 +603,6 @@ pub(crate) fn partner_stats(
         earned: Money::from_minor(earned),
         bills: count(bills)?,
         sub_partners: count(sub_partners)?,
+        leads: count(leads)?,
     })
 }

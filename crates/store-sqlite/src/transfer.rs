@@ -7,6 +7,7 @@ use crate::catalogue::{
     select_coupon, select_product,
 };
 use crate::codec::corrupt;
+use crate::contacts;
 use crate::orders::{
     index_partner_fees, index_products, order_fields, order_from_row, with_order_params,
     INSERT_ORDER,
@@ -99,6 +100,9 @@ fn table(collection: Collection) -> (&'static str, &'static str) {
         Collection::Orders => ("orders", "bill_id"),
         Collection::Events => ("order_events", "id"),
         Collection::Deliveries => ("outbox_deliveries", "id"),
+        Collection::Groups => ("contact_groups", "id"),
+        Collection::Contacts => ("contacts", "id"),
+        Collection::UnsubscribeEvents => ("unsubscribe_events", "id"),
     }
 }
 
@@ -106,7 +110,10 @@ fn table(collection: Collection) -> (&'static str, &'static str) {
 fn keyed_by_id_alone(collection: Collection) -> bool {
     matches!(
         collection,
-        Collection::Tenants | Collection::Events | Collection::Deliveries
+        Collection::Tenants
+            | Collection::Events
+            | Collection::Deliveries
+            | Collection::UnsubscribeEvents
     )
 }
 
@@ -173,6 +180,9 @@ fn export(
             let attempts = outbox::attempts(conn, delivery.tenant, delivery.id)?;
             Ok(Record::Delivery { delivery, attempts })
         }),
+        Collection::Groups => contacts::export_groups(conn, after, limit),
+        Collection::Contacts => contacts::export_contacts(conn, after, limit),
+        Collection::UnsubscribeEvents => contacts::export_unsubscribe_events(conn, id, limit),
     }
 }
 
@@ -275,6 +285,12 @@ fn import(conn: &Connection, records: Vec<Record>) -> Result<(), StoreError> {
             Record::Delivery { delivery, attempts } => {
                 last_delivery_id = last_delivery_id.max(Some(delivery.id));
                 import_delivery(conn, &delivery, &attempts)
+            }
+            Record::Group { tenant, group } => contacts::import_group(conn, tenant, &group),
+            Record::Contact { tenant, contact } => contacts::import_contact(conn, tenant, &contact),
+            Record::UnsubscribeEvent { tenant, event } => {
+                last_event_id = last_event_id.max(Some(event.id));
+                contacts::import_unsubscribe_event(conn, tenant, &event)
             }
         };
         written.map_err(|error| match error {

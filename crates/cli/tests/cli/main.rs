@@ -5,6 +5,7 @@
 mod admin;
 mod call;
 mod commerce;
+mod contacts;
 mod copy;
 mod crash;
 mod durability;

@@ -6,11 +6,13 @@
 //! exactly what the wire carries and the SDK reads back exactly what was sent; field order is
 //! the key order of the wire. Serialise them with [`crate::json`] to get the PHP encoding.
 
+mod contacts;
 mod goods;
 mod listings;
 mod orders;
 mod v2;
 
+pub use contacts::{GroupEntry, LeadGroupEntry, LeadGroupStatusEntry, ListEntry};
 pub use goods::GoodObject;
 pub use listings::{Bill, BillGood, Bills, PartnerStatsObject};
 pub use orders::{payment_link, BillIdResult, ItemObject, OrderObject, PartnerObject, UtmObject};

@@ -1,6 +1,7 @@
 //! Product methods: AddGood, UpdateGood, DeleteGood, GetAllGoods (SPEC §14.1–§14.4).
 
 use super::{Call, Failure, Outcome};
+use clickbill_domain::contacts::{find_group, GroupKind, NewGroup};
 use clickbill_domain::model::{Commission, GoodName, ProductPatch, ProductSpec};
 use clickbill_domain::StoreError;
 use clickbill_protocol::envelope::Envelope;
@@ -89,11 +90,12 @@ pub async fn add_good(call: &Call<'_>) -> Outcome {
         return Err(ApiError::NoTransmittedData.into());
     };
     let mut spec = ProductSpec::new(code, title, price);
-    // Client groups are stored as given: creating the missing ones (§14.1) belongs with the
-    // contact methods.
     patch.apply(&mut spec);
     match call.state.store.add_product(call.tenant.id, spec).await {
-        Ok(_) => Ok(Envelope::ok()),
+        Ok(product) => {
+            create_client_groups(call, &product.spec).await?;
+            Ok(Envelope::ok())
+        }
         Err(StoreError::Conflict(_)) => Err(ApiError::ProductAlreadyExist.into()),
         Err(error) => Err(error.into()),
     }
@@ -122,10 +124,40 @@ pub async fn update_good(call: &Call<'_>) -> Outcome {
         .update_product(tenant, &code, patch)
         .await?
     {
-        Some(_) => Ok(Envelope::ok()),
+        Some(product) => {
+            create_client_groups(call, &product.spec).await?;
+            Ok(Envelope::ok())
+        }
         // Deleted between the look-up and the write.
         None => Err(ApiError::ProductNotFound.into()),
     }
+}
+
+/// Client-group values that name no group create a group of kind `client` with that
+/// `rass_name`, titled after the product (§14.1). A group created meanwhile by another request
+/// is as good as one created here.
+async fn create_client_groups(call: &Call<'_>, spec: &ProductSpec) -> Result<(), Failure> {
+    if spec.client_groups.is_empty() {
+        return Ok(());
+    }
+    let store = call.state.store.as_ref();
+    let groups = store.groups(call.tenant.id).await?;
+    for name in &spec.client_groups {
+        if find_group(&groups, name).is_some() {
+            continue;
+        }
+        let group = NewGroup {
+            id: None,
+            name: name.clone(),
+            title: format!("Клиенты продукта: \"{}\"", spec.title),
+            kind: GroupKind::Client,
+        };
+        match store.add_group(call.tenant.id, group).await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 /// DeleteGood (§14.3): a missing product and a failed removal give the same answer.

@@ -4,6 +4,7 @@
 //! expects are [`ApiError`]s, everything else is a [`Failure::Internal`] that [`dispatch`] logs
 //! and answers with the method's failure code (SPEC §2.3: never a 5xx).
 
+mod contacts;
 mod goods;
 mod listings;
 mod orders;
@@ -39,8 +40,6 @@ pub enum Failure {
     /// Something that should not happen (storage down, a bug): logged, answered with the
     /// method's failure code.
     Internal(anyhow::Error),
-    /// A method of a later milestone.
-    NotImplemented,
 }
 
 impl From<ApiError> for Failure {
@@ -97,16 +96,6 @@ pub async fn dispatch(method: Method, call: Call<'_>) -> Answer {
             );
             Envelope::from(failure_code(method))
         }
-        Err(Failure::NotImplemented) => {
-            tracing::error!(
-                request_id = call.request_id,
-                tenant = %call.tenant.login,
-                method = %method,
-                api = %version,
-                "method is not implemented yet"
-            );
-            Envelope::from(ApiError::InternalError)
-        }
     };
     Answer {
         envelope,
@@ -134,20 +123,18 @@ async fn run(method: Method, version: ApiVersion, call: &Call<'_>) -> Outcome {
         (Method::GetOrdersWithGoods, _) => listings::get_orders_with_goods(call).await,
         (Method::GetBills, _) => listings::get_bills(call).await,
         (Method::GetPartnerStats, _) => listings::get_partner_stats(call).await,
-        // Methods of later milestones. They are routed and pass the common checks like every
-        // other method; replace an arm here with its handler when it lands.
-        (Method::AddLeadToGroup, _)
-        | (Method::UpdateSubscriberData, _)
-        | (Method::DeleteSubscribe, _)
-        | (Method::GetLeadGroups, _)
-        | (Method::GetLeadGroupStatuses, _)
-        | (Method::GetAllGroups, _)
-        | (Method::GetCountSubscribe, _)
-        | (Method::AddUpdateLead, _)
-        | (Method::AddTagToLead, _)
-        | (Method::RemoveTagFromLead, _)
-        | (Method::RemoveLeadFromList, _)
-        | (Method::GetAllLists, _) => Err(Failure::NotImplemented),
+        (Method::AddLeadToGroup, _) => contacts::add_lead_to_group(call).await,
+        (Method::UpdateSubscriberData, _) => contacts::update_subscriber_data(call).await,
+        (Method::DeleteSubscribe, _) => contacts::delete_subscribe(call).await,
+        (Method::GetLeadGroups, _) => contacts::get_lead_groups(call).await,
+        (Method::GetLeadGroupStatuses, _) => contacts::get_lead_group_statuses(call).await,
+        (Method::GetAllGroups, _) => contacts::get_all_groups(call).await,
+        (Method::GetCountSubscribe, _) => contacts::get_count_subscribe(call).await,
+        (Method::AddUpdateLead, _) => contacts::add_update_lead(call).await,
+        (Method::AddTagToLead, _) => contacts::add_tag_to_lead(call).await,
+        (Method::RemoveTagFromLead, _) => contacts::remove_tag_from_lead(call).await,
+        (Method::RemoveLeadFromList, _) => contacts::remove_lead_from_list(call).await,
+        (Method::GetAllLists, _) => contacts::get_all_lists(call).await,
     }
 }
 

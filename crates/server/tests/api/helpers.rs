@@ -2,6 +2,10 @@
 //! backend (`crate::backend`), with the fixture of SPEC §11 loaded through the store.
 
 use async_trait::async_trait;
+use clickbill_domain::contacts::{
+    ContactCommand, ContactId, ContactOutcome, CountScope, Group, GroupId, GroupKind, NewGroup,
+    StoredContact, UnsubscribeEvent,
+};
 use clickbill_domain::model::{
     BillId, Commission, Coupon, CouponId, Discount, GoodName, Manager, ManagerId, NewCoupon,
     NewManager, NewOrder, NewPartner, NewTenant, Order, Partner, PartnerId, PayStatus, Product,
@@ -359,6 +363,63 @@ impl Store for FaultyStore {
     fn set_outbox_waker(&self, waker: OutboxWaker) {
         self.inner.set_outbox_waker(waker);
     }
+    async fn add_group(&self, tenant: TenantId, group: NewGroup) -> Result<Group, StoreError> {
+        self.check()?;
+        self.inner.add_group(tenant, group).await
+    }
+    async fn groups(&self, tenant: TenantId) -> Result<Vec<Group>, StoreError> {
+        self.check()?;
+        self.inner.groups(tenant).await
+    }
+    async fn contact_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Option<StoredContact>, StoreError> {
+        self.check()?;
+        self.inner.contact_by_email(tenant, email).await
+    }
+    async fn change_contact(
+        &self,
+        tenant: TenantId,
+        email: Option<&str>,
+        command: ContactCommand,
+        now: i64,
+    ) -> Result<ContactOutcome, StoreError> {
+        self.check()?;
+        self.inner.change_contact(tenant, email, command, now).await
+    }
+    async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.count_contacts(tenant, scope).await
+    }
+    async fn subscribe_calls_from(
+        &self,
+        tenant: TenantId,
+        ip: &str,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.subscribe_calls_from(tenant, ip, since).await
+    }
+    async fn contacts_page(
+        &self,
+        tenant: TenantId,
+        after: Option<ContactId>,
+        limit: usize,
+    ) -> Result<Vec<StoredContact>, StoreError> {
+        self.check()?;
+        self.inner.contacts_page(tenant, after, limit).await
+    }
+    async fn unsubscribe_events(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<UnsubscribeEvent>, StoreError> {
+        self.check()?;
+        self.inner.unsubscribe_events(tenant, after, limit).await
+    }
 }
 
 pub struct TestApp {
@@ -608,6 +669,26 @@ async fn load_fixture(store: &dyn Store, crm: &str) -> Tenant {
         )
         .await
         .expect("manager");
+    let groups = [
+        (1, "grp1", "Newsletter", GroupKind::Standard),
+        (2, "grp 2", "Webinar", GroupKind::Standard),
+        (3, "1605189997.0025174394", "#27950", GroupKind::Standard),
+        (4, "allleads", "All leads", GroupKind::Auto),
+    ];
+    for (id, name, title, kind) in groups {
+        store
+            .add_group(
+                demo.id,
+                NewGroup {
+                    id: Some(GroupId(id)),
+                    name: name.into(),
+                    title: title.into(),
+                    kind,
+                },
+            )
+            .await
+            .expect("group");
+    }
     demo
 }
 
@@ -723,7 +804,7 @@ pub fn signed(body: &str, login: &str, secret: &str) -> String {
 }
 
 impl Answer {
-    async fn read(response: reqwest::Response) -> Answer {
+    pub async fn read(response: reqwest::Response) -> Answer {
         let header = |name: &str| {
             response
                 .headers()

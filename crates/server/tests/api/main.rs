@@ -9,6 +9,7 @@ mod helpers;
 mod auto_cancel;
 mod bill;
 mod common_checks;
+mod contacts;
 mod goods;
 mod hostile;
 mod idempotency;

@@ -369,31 +369,6 @@ async fn a_panicking_handler_still_answers() {
 }
 
 #[tokio::test]
-async fn methods_of_later_milestones_pass_the_checks_then_answer_3() {
-    let Some(app) = spawn_app().await else { return };
-    let internal = envelope(3, "Internal error", "secret");
-    for method in [
-        "AddLeadToGroup",
-        "UpdateSubscriberData",
-        "DeleteSubscribe",
-        "GetLeadGroups",
-        "GetLeadGroupStatuses",
-        "GetAllGroups",
-        "GetCountSubscribe",
-        "addupdatelead",
-        "addtagtolead",
-        "removetagfromlead",
-        "removeleadfromlist",
-        "getalllists",
-    ] {
-        app.post_signed(method, "x=1").await.assert_body(&internal);
-        app.post(method, "x=1")
-            .await
-            .assert_body(&envelope(1, "Not transferred hash", "secret"));
-    }
-}
-
-#[tokio::test]
 async fn the_client_ip_is_stored_not_bill_ip() {
     let Some(app) = spawn_app().await else { return };
     let order = |bill_id: i64| {

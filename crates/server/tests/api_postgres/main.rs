@@ -13,6 +13,8 @@ mod auto_cancel;
 mod bill;
 #[path = "../api/common_checks.rs"]
 mod common_checks;
+#[path = "../api/contacts.rs"]
+mod contacts;
 #[path = "../api/goods.rs"]
 mod goods;
 #[path = "../api/hostile.rs"]

@@ -708,6 +708,55 @@ async fn populate(store: &PostgresStore) {
         )
         .await;
     }
+    populate_contacts(store, &a).await;
+}
+
+/// A group, contacts in it and an unsubscription, so that every collection has rows.
+async fn populate_contacts(store: &PostgresStore, tenant: &Tenant) {
+    use clickbill_domain::contacts::{
+        ContactCommand, GroupKind, NewGroup, SubscriptionOrigin, UpsertLead,
+    };
+    let group = store
+        .add_group(
+            tenant.id,
+            NewGroup {
+                id: None,
+                name: "news".into(),
+                title: "News".into(),
+                kind: GroupKind::Standard,
+            },
+        )
+        .await
+        .unwrap();
+    for email in ["c1@example.com", "c2@example.com"] {
+        let join = UpsertLead {
+            first_name: Some("C".into()),
+            add_tags: vec!["t".into()],
+            join: vec![group.id],
+            origin: SubscriptionOrigin {
+                ip: "10.1.1.1".into(),
+                ..SubscriptionOrigin::default()
+            },
+            ..UpsertLead::default()
+        };
+        store
+            .change_contact(
+                tenant.id,
+                Some(email),
+                ContactCommand::UpsertLead(join),
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    let leave = ContactCommand::Unsubscribe {
+        groups: vec![group.id],
+        strict: true,
+    };
+    store
+        .change_contact(tenant.id, Some("c2@example.com"), leave, NOW + 1)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
