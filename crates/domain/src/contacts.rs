@@ -5,6 +5,7 @@
 //! live here, so both stores decide alike; the stores only load, lock and save.
 
 use crate::model::{Order, PartnerId, Utm};
+use clickbill_protocol::notification::UnsubscribeNotification;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -294,6 +295,20 @@ pub struct Unsubscribed {
     pub phone: String,
     pub city: String,
     pub ip: String,
+}
+
+impl Unsubscribed {
+    /// The notification the tenant's `unsubscribe_url` receives (SPEC §16.9).
+    pub fn notification(&self) -> UnsubscribeNotification {
+        UnsubscribeNotification {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            city: self.city.clone(),
+            id_group: self.group.0.to_string(),
+            ip: self.ip.clone(),
+        }
+    }
 }
 
 /// One unsubscribe notification for every subscription that is `STATUS_UNSUBSCRIBE` in `after`

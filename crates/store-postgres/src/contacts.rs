@@ -5,6 +5,7 @@
 //! ASCII, as product codes do.
 
 use crate::db::{execute, row, row_opt, rows, Failure};
+use crate::outbox;
 use crate::tenants::{keep_number, lock_sequence, take_number};
 use clickbill_domain::contacts::{
     buyer_joins, client_group_ids, unsubscriptions, Contact, ContactCommand, ContactId,
@@ -249,20 +250,24 @@ pub(crate) async fn subscribe_calls_from<C: GenericClient>(
     Ok(u64::try_from(n).map_err(|_| corrupt("subscribe call count"))?)
 }
 
+/// Whether a change queued notifications, so that the outbox worker is woken after the commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Queued(pub(crate) bool);
+
 pub(crate) async fn change<C: GenericClient>(
     client: &C,
     tenant: TenantId,
     email: Option<&str>,
     command: &ContactCommand,
     now: i64,
-) -> Result<ContactOutcome, Failure> {
+) -> Result<(ContactOutcome, Queued), Failure> {
     if let Some(limit) = command.ip_limit() {
         // The tenant's subscribe calls queue on one row while the limit is on, so that
         // simultaneous calls from one address cannot pass it together.
         lock_sequence(client, tenant, "subscribe_limit", 0).await?;
         let calls = subscribe_calls_from(client, tenant, &limit.ip, now - IP_LIMIT_WINDOW).await?;
         if calls >= u64::from(limit.max) {
-            return Ok(ContactOutcome::LimitReached);
+            return Ok((ContactOutcome::LimitReached, Queued(false)));
         }
     }
     let locked = select_contact!("WHERE tenant_id = $1 AND email = $2 FOR UPDATE");
@@ -272,12 +277,12 @@ pub(crate) async fn change<C: GenericClient>(
     };
     loop {
         if current.is_none() && !command.creates() {
-            return Ok(ContactOutcome::NotFound);
+            return Ok((ContactOutcome::NotFound, Queued(false)));
         }
         let before = current.as_ref().map(|stored| &stored.contact);
         let write = command.apply(before, email, now);
         let Some(after) = write.save else {
-            return Ok(write.outcome);
+            return Ok((write.outcome, Queued(false)));
         };
         let id = match &current {
             Some(stored) => {
@@ -304,8 +309,11 @@ pub(crate) async fn change<C: GenericClient>(
                 upsert_subscription(client, tenant, id, subscription).await?;
             }
         }
+        let mut queued = Queued(false);
         if !matches!(command, ContactCommand::Import(_)) {
             for event in unsubscriptions(before, &after) {
+                outbox::enqueue_unsubscribe(client, tenant, &event.notification()).await?;
+                queued = Queued(true);
                 execute(
                     client,
                     "INSERT INTO unsubscribe_events (tenant_id, id, contact_id, group_id, name, \
@@ -343,7 +351,7 @@ pub(crate) async fn change<C: GenericClient>(
                 .await?;
             }
         }
-        return Ok(write.outcome);
+        return Ok((write.outcome, queued));
     }
 }
 

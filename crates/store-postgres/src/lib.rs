@@ -620,13 +620,17 @@ impl Store for PostgresStore {
         // The command is pure, so a retried transaction decides again on what it then finds.
         let command = Arc::new(command);
         let email = email.map(str::to_owned);
-        write(&self.pool, |tx| {
+        let (outcome, queued) = write(&self.pool, |tx| {
             let (command, email) = (Arc::clone(&command), email.clone());
             Box::pin(
                 async move { contacts::change(tx, tenant, email.as_deref(), &command, now).await },
             )
         })
-        .await
+        .await?;
+        if queued.0 {
+            self.wake_outbox();
+        }
+        Ok(outcome)
     }
 
     async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError> {

@@ -4,6 +4,7 @@
 
 use crate::codec::{corrupt, decode_strings, encode_strings};
 use crate::db_error;
+use crate::outbox;
 use crate::tenants::{keep_number, take_number};
 use clickbill_domain::contacts::{
     buyer_joins, client_group_ids, unsubscriptions, Contact, ContactCommand, ContactId,
@@ -241,30 +242,36 @@ pub(crate) fn subscribe_calls_from(
     u64::try_from(n).map_err(|_| corrupt("subscribe call count"))
 }
 
+/// Whether a change queued notifications, so that the outbox worker is woken after the commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Queued(pub(crate) bool);
+
+/// Runs `command` on the contact; an unsubscription it makes is recorded and its notification
+/// queued (SPEC §16.9) in the same transaction.
 pub(crate) fn change(
     conn: &Connection,
     tenant: TenantId,
     email: Option<&str>,
     command: &ContactCommand,
     now: i64,
-) -> Result<ContactOutcome, StoreError> {
+) -> Result<(ContactOutcome, Queued), StoreError> {
     let current = match email {
         Some(email) => contact_by_email(conn, tenant, email)?,
         None => None,
     };
     if current.is_none() && !command.creates() {
-        return Ok(ContactOutcome::NotFound);
+        return Ok((ContactOutcome::NotFound, Queued(false)));
     }
     if let Some(limit) = command.ip_limit() {
         let calls = subscribe_calls_from(conn, tenant, &limit.ip, now - IP_LIMIT_WINDOW)?;
         if calls >= u64::from(limit.max) {
-            return Ok(ContactOutcome::LimitReached);
+            return Ok((ContactOutcome::LimitReached, Queued(false)));
         }
     }
     let before = current.as_ref().map(|stored| &stored.contact);
     let write = command.apply(before, email, now);
     let Some(after) = write.save else {
-        return Ok(write.outcome);
+        return Ok((write.outcome, Queued(false)));
     };
     let id = match &current {
         Some(stored) => {
@@ -282,8 +289,11 @@ pub(crate) fn change(
             upsert_subscription(conn, tenant, id, subscription)?;
         }
     }
+    let mut queued = Queued(false);
     if !matches!(command, ContactCommand::Import(_)) {
         for event in unsubscriptions(before, &after) {
+            outbox::enqueue_unsubscribe(conn, tenant, &event.notification())?;
+            queued = Queued(true);
             let event = UnsubscribeEvent {
                 id: next_event_id(conn)?,
                 contact: id,
@@ -313,7 +323,7 @@ pub(crate) fn change(
             .map_err(db_error)?;
         }
     }
-    Ok(write.outcome)
+    Ok((write.outcome, queued))
 }
 
 fn next_event_id(conn: &Connection) -> Result<i64, StoreError> {

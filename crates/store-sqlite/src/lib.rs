@@ -587,8 +587,13 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<ContactOutcome, StoreError> {
         let email = email.map(str::to_owned);
-        self.write(move |c| contacts::change(c, tenant, email.as_deref(), &command, now))
-            .await
+        let (outcome, queued) = self
+            .write(move |c| contacts::change(c, tenant, email.as_deref(), &command, now))
+            .await?;
+        if queued.0 {
+            self.wake_outbox();
+        }
+        Ok(outcome)
     }
 
     async fn count_contacts(&self, tenant: TenantId, scope: CountScope) -> Result<u64, StoreError> {

@@ -14,7 +14,7 @@ const OK_EMPTY_LIST: &str =
     r#"{"error_code":0,"error_text":"OK","result":[],"hash":"b60bb23ab72ead13463d1205065965a5"}"#;
 
 /// The recorded requests of §5.4 for `method`, in recording order.
-fn recorded(method: &str) -> Vec<String> {
+pub(crate) fn recorded(method: &str) -> Vec<String> {
     include_str!("../../../../testdata/vectors/real-client-requests.jsonl")
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -67,7 +67,7 @@ impl TestApp {
 }
 
 /// §11.3 item 1: the two WordPress subscriptions from 203.0.113.7.
-async fn wordpress_history(app: &TestApp) {
+pub(crate) async fn wordpress_history(app: &TestApp) {
     app.clock.set(1_699_990_000);
     for body in recorded("AddLeadToGroup").into_iter().skip(1) {
         app.post_from("203.0.113.7", "AddLeadToGroup", body)

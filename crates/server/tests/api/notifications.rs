@@ -2,6 +2,7 @@
 //! examples byte for byte, the headers, retries while the receiver is down or failing, and
 //! redelivery.
 
+use crate::contacts::{recorded, wordpress_history};
 use crate::helpers::{history_of_11_3, spawn_app_notifying, TestApp, EXAMPLES_TIME};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -430,4 +431,33 @@ async fn the_first_attempt_follows_the_commit_within_a_second() {
     let took = answered.elapsed();
     eprintln!("first attempt {took:?} after the answer to CreateOrder");
     assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+/// SPEC §16.9: the unsubscription of §12.3 reaches the tenant's `unsubscribe_url` with the
+/// example's body, once, and nothing else is sent for the subscriptions before it.
+#[tokio::test]
+async fn an_unsubscription_reaches_the_unsubscribe_url_as_16_9_shows() {
+    let addr = free_address().await;
+    let receiver = Receiver::start(addr, &[]).await;
+    let Some(app) = app_notifying(addr, quick(3)).await else {
+        return;
+    };
+    wordpress_history(&app).await;
+    app.post("DeleteSubscribe", recorded("DeleteSubscribe")[0].as_str())
+        .await
+        .assert_body(
+            r#"{"error_code":0,"error_text":"OK","hash":"b60bb23ab72ead13463d1205065965a5"}"#,
+        );
+    let received = receiver
+        .wait_until("the unsubscribe notification", |all| !all.is_empty())
+        .await;
+    assert_eq!(received.len(), 1, "{received:#?}");
+    assert_eq!(received[0].target, "/unsub.php");
+    assert_eq!(received[0].body, example("unsubscribe"));
+    assert_eq!(received[0].attempt, "1");
+    // Unsubscribing again changes nothing and queues nothing.
+    app.post("DeleteSubscribe", recorded("DeleteSubscribe")[0].as_str())
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.all().len(), 1, "{:#?}", receiver.all());
 }
