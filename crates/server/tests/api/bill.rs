@@ -3,6 +3,10 @@
 //! where the buyer is sent afterwards.
 
 use crate::helpers::{envelope, spawn_app, TestApp, EXAMPLES_TIME};
+use clickbill_client::{Notification, NotificationKind};
+use clickbill_domain::model::BillId;
+use clickbill_domain::outbox::DeliveryFilter;
+use clickbill_domain::Store;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -369,6 +373,33 @@ async fn paying_in_full_sends_the_buyer_to_the_success_link_and_the_bill_shows_p
         !body.contains("<form"),
         "a paid bill offers no payment:\n{body}"
     );
+
+    // The payment is an ordinary one: it queued the `paid` notification (SPEC §16.6) for the
+    // products' URLs in its transaction, signed so that a receiver's check accepts it.
+    let filter = DeliveryFilter {
+        state: None,
+        bill_id: Some(BillId::new(bill_id).unwrap()),
+    };
+    let queued = app
+        .store
+        .inner
+        .deliveries(app.demo.id, filter)
+        .await
+        .unwrap();
+    let paid: Vec<_> = queued.iter().filter(|d| d.kind == "paid").collect();
+    assert!(!paid.is_empty(), "{queued:#?}");
+    for delivery in paid {
+        let notification = Notification::parse(&delivery.body);
+        assert_eq!(
+            notification.verify_detected("secret"),
+            Ok(NotificationKind::Paid)
+        );
+        assert_eq!(notification.text("payway").as_deref(), Some("TestPayment"));
+        assert_eq!(
+            notification.text("last_payment_sum").as_deref(),
+            Some("3500.00")
+        );
+    }
 }
 
 #[tokio::test]
