@@ -199,8 +199,21 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         .map_err(db_error)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(db_error)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    cache_statements(&conn)?;
     Ok(conn)
+}
+
+/// Keeps prepared statements for reuse. Plans are made stable (`ENABLE_QPSG`): otherwise SQLite
+/// expires a statement whenever a value bound to it could change its plan (a partial index, a
+/// `LIKE` pattern) and prepares it again on its next use, which costs more than running it.
+fn cache_statements(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(db_error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
 }
 
 /// Uniqueness violations that slipped past the explicit checks (a race with another process)
@@ -657,11 +670,39 @@ mod tests {
         details.join(" / ")
     }
 
+    /// A cached statement is prepared once: SQLite expires a statement whenever a value bound
+    /// to it might change its plan, unless plans are kept stable, and re-preparing a statement
+    /// on each use costs more than running it.
+    #[test]
+    fn cached_statements_are_not_prepared_again_for_new_values() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::migrate(&mut conn).unwrap();
+        cache_statements(&conn).unwrap();
+        for sql in [
+            orders::SELECT_ORDER,
+            orders::UPDATE_ORDER,
+            orders::SELECT_CANDIDATES,
+        ] {
+            for bill_id in 1..=3_i64 {
+                let mut stmt = conn.prepare_cached(sql).unwrap();
+                let values: Vec<rusqlite::types::Value> = (1..=stmt.parameter_count())
+                    .map(|n| rusqlite::types::Value::Integer(bill_id * 100 + n as i64))
+                    .collect();
+                let mut rows = stmt.query(rusqlite::params_from_iter(values)).unwrap();
+                while rows.next().unwrap().is_some() {}
+                drop(rows);
+                let prepared_again = stmt.get_status(rusqlite::StatementStatus::RePrepare);
+                assert_eq!(prepared_again, 0, "{sql}");
+            }
+        }
+    }
+
     /// The hot statements must be index seeks; a scan here would grow with the table.
     #[test]
     fn hot_statements_use_their_indexes() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrations::migrate(&mut conn).unwrap();
+        cache_statements(&conn).unwrap();
         let order = plan(&conn, orders::SELECT_ORDER);
         assert!(
             order.contains("SEARCH orders USING PRIMARY KEY (tenant_id=? AND bill_id=?)"),

@@ -51,7 +51,8 @@ pub(crate) const INSERT_ORDER: &str = concat!(
 );
 
 /// `inserted_at` (`?3`) is left out: it records the insertion and never changes.
-const UPDATE_ORDER: &str = "UPDATE orders SET created = ?4, email = ?5, first_name = ?6, \
+pub(crate) const UPDATE_ORDER: &str =
+    "UPDATE orders SET created = ?4, email = ?5, first_name = ?6, \
      last_name = ?7, middle_name = ?8, phone = ?9, country = ?10, region = ?11, city = ?12, \
      address = ?13, postalcode = ?14, tag = ?15, comment = ?16, kupon = ?17, domain = ?18, \
      client_ip = ?19, utm_medium = ?20, utm_source = ?21, utm_campaign = ?22, \

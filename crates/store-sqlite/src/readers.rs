@@ -74,6 +74,6 @@ fn open_reader(path: &std::path::Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(crate::db_error)?;
     conn.busy_timeout(crate::BUSY_TIMEOUT)
         .map_err(crate::db_error)?;
-    conn.set_prepared_statement_cache_capacity(crate::STATEMENT_CACHE);
+    crate::cache_statements(&conn)?;
     Ok(conn)
 }
