@@ -24,7 +24,7 @@ const QUICK: &[&str] = &[
 ];
 
 /// A free port of 127.0.0.1 that nothing listens on (yet).
-fn free_address() -> SocketAddr {
+pub(crate) fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -33,13 +33,13 @@ fn free_address() -> SocketAddr {
 
 /// One request as the receiver saw it: the header block and the body.
 #[derive(Clone, Debug)]
-struct Seen {
+pub(crate) struct Seen {
     head: String,
     body: String,
 }
 
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|line| {
             let (key, value) = line.split_once(':')?;
             key.eq_ignore_ascii_case(name).then(|| value.trim())
@@ -49,7 +49,7 @@ impl Seen {
 
 /// A minimal HTTP/1.1 receiver that answers every request `200 ok` and records it. Its thread
 /// stops with the test process.
-fn start_receiver(addr: SocketAddr) -> Arc<Mutex<Vec<Seen>>> {
+pub(crate) fn start_receiver(addr: SocketAddr) -> Arc<Mutex<Vec<Seen>>> {
     let listener = TcpListener::bind(addr).expect("the receiver binds");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
