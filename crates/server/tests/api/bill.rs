@@ -6,7 +6,6 @@ use crate::helpers::{envelope, spawn_app, TestApp, EXAMPLES_TIME};
 use clickbill_client::{Notification, NotificationKind};
 use clickbill_domain::model::BillId;
 use clickbill_domain::outbox::DeliveryFilter;
-use clickbill_domain::Store;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -74,31 +73,6 @@ async fn post(app: &TestApp, host: &str, path: &str, form: &str) -> Page {
     read(response).await
 }
 
-/// Creates an order of `demo` through the API; its number and its `link`.
-async fn new_order(app: &TestApp, body: &str) -> (i64, String) {
-    let answer = app.post_signed("CreateOrder", body).await;
-    let json: Value = serde_json::from_str(&answer.body).expect("json");
-    let bill_id: i64 = json["result"]["bill_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("order created: {}", answer.body))
-        .parse()
-        .unwrap();
-    let link = details(app, bill_id).await["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (bill_id, link)
-}
-
-/// `getOrderDetails` of `demo`'s order.
-async fn details(app: &TestApp, bill_id: i64) -> Value {
-    let answer = app
-        .post_signed("getOrderDetails", &format!("bill_id={bill_id}"))
-        .await;
-    let json: Value = serde_json::from_str(&answer.body).expect("json");
-    json["result"].clone()
-}
-
 /// Switches `demo`'s `test_payments` setting on and waits until the server's tenant cache
 /// has it (the page of `link` then offers the test provider).
 async fn enable_test_payments(app: &TestApp, link: &str) {
@@ -137,9 +111,7 @@ const ORDER: &str = "bill_email=buyer%40example.com&bill_first_name=Ivan&bill_su
 async fn a_new_bill_shows_seller_items_totals_and_status_in_both_languages() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(
-        &app,
-        "bill_email=buyer%40example.com&bill_first_name=Ivan&bill_surname=Petrov&bill_comment=Call+me&bill_kupon=minus100&bill_aff_name=anna&goods[0][good_name]=code1&goods[1][good_name]=code2",
+    let (bill_id, link) = app.new_order_with_link("bill_email=buyer%40example.com&bill_first_name=Ivan&bill_surname=Petrov&bill_comment=Call+me&bill_kupon=minus100&bill_aff_name=anna&goods[0][good_name]=code1&goods[1][good_name]=code2",
     )
     .await;
     assert_eq!(
@@ -212,12 +184,10 @@ async fn a_new_bill_shows_seller_items_totals_and_status_in_both_languages() {
 async fn wrong_addresses_are_404_pages() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
-    let (deleted_id, deleted_link) = new_order(
-        &app,
-        "bill_email=other%40example.com&goods[0][good_name]=code1",
-    )
-    .await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
+    let (deleted_id, deleted_link) = app
+        .new_order_with_link("bill_email=other%40example.com&goods[0][good_name]=code1")
+        .await;
     app.post_signed("DeleteOrder", &format!("bill_id={deleted_id}"))
         .await
         .assert_body(&envelope(0, "OK", "secret"));
@@ -267,7 +237,7 @@ async fn wrong_addresses_are_404_pages() {
     }
     let english = get(&app, DEMO, &format!("/bill/?id={bill_id}&lang=en"), None).await;
     assert!(english.assert_html(404).contains("Bill not found"));
-    assert_eq!(details(&app, bill_id).await["pay_status"], "waiting");
+    assert_eq!(app.order_details(bill_id).await["pay_status"], "waiting");
 }
 
 #[tokio::test]
@@ -280,9 +250,7 @@ async fn everything_shown_is_escaped() {
     )
     .await
     .assert_body(&envelope(0, "OK", "secret"));
-    let (_, link) = new_order(
-        &app,
-        "bill_email=x%40example.com&bill_first_name=%3Cb%3E%22Ann%22&bill_surname=O%27Neil%3C%2Fb%3E&bill_comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%3E%3Cimg+src%3Dx%3E&goods[0][good_name]=evil",
+    let (_, link) = app.new_order_with_link("bill_email=x%40example.com&bill_first_name=%3Cb%3E%22Ann%22&bill_surname=O%27Neil%3C%2Fb%3E&bill_comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%3E%3Cimg+src%3Dx%3E&goods[0][good_name]=evil",
     )
     .await;
     enable_test_payments(&app, &link).await;
@@ -304,11 +272,11 @@ async fn everything_shown_is_escaped() {
 async fn without_a_provider_nothing_can_be_paid() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     let refused = post(&app, DEMO, &link, &form("pay", "3500.00", None)).await;
     let body = refused.assert_html(400);
     assert!(body.contains("Форма оплаты не распознана"), "{body}");
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     assert_eq!(
         (&order["pay_status"], &order["bill_sum_topay"]),
         (&Value::from("waiting"), &Value::from("3500.00"))
@@ -325,7 +293,7 @@ async fn paying_in_full_sends_the_buyer_to_the_success_link_and_the_bill_shows_p
     )
     .await
     .assert_body(&envelope(0, "OK", "secret"));
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
 
     let page = get(&app, DEMO, &link, None).await;
@@ -348,7 +316,7 @@ async fn paying_in_full_sends_the_buyer_to_the_success_link_and_the_bill_shows_p
         paid.location.as_deref(),
         Some("https://shop.example/thanks?a=1&b=2")
     );
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     for (key, value) in [
         ("pay_status", "paid"),
         ("paid", &(EXAMPLES_TIME + 60).to_string()[..]),
@@ -406,7 +374,7 @@ async fn paying_in_full_sends_the_buyer_to_the_success_link_and_the_bill_shows_p
 async fn without_a_success_link_the_buyer_returns_to_the_bill() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
     let paid = post(
         &app,
@@ -422,14 +390,14 @@ async fn without_a_success_link_the_buyer_returns_to_the_bill() {
     let body = page.assert_html(200);
     assert!(body.contains("Thank you! The bill is paid."), "{body}");
     assert!(body.contains("id=\"status\">Paid<"));
-    assert_eq!(details(&app, bill_id).await["pay_status"], "paid");
+    assert_eq!(app.order_details(bill_id).await["pay_status"], "paid");
 }
 
 #[tokio::test]
 async fn a_part_payment_is_a_prepayment_within_the_limits() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
 
     for (amount, status, message) in [
@@ -448,7 +416,7 @@ async fn a_part_payment_is_a_prepayment_within_the_limits() {
         let body = refused.assert_html(status);
         assert!(body.contains(message), "{amount}: {body}");
     }
-    assert_eq!(details(&app, bill_id).await["last_payment_sum"], "0.00");
+    assert_eq!(app.order_details(bill_id).await["last_payment_sum"], "0.00");
 
     let prepaid = post(
         &app,
@@ -460,7 +428,7 @@ async fn a_part_payment_is_a_prepayment_within_the_limits() {
     assert_eq!(prepaid.status, 303, "{}", prepaid.body);
     let back = format!("{link}&lang=ru&notice=prepaid");
     assert_eq!(prepaid.location.as_deref(), Some(&back[..]));
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     for (key, value) in [
         ("pay_status", "waiting"),
         ("payway", ""),
@@ -487,7 +455,7 @@ async fn a_part_payment_is_a_prepayment_within_the_limits() {
     // The rest, in full: the order is paid and the prepayment stays a prepayment.
     let paid = post(&app, DEMO, &link, &form("pay", "2299.50", None)).await;
     assert_eq!(paid.status, 303, "{}", paid.body);
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     assert_eq!(order["pay_status"], "paid");
     assert_eq!(order["prepayment_sum"], "1200.50");
     assert_eq!(order["last_payment_sum"], "2299.50");
@@ -500,7 +468,7 @@ async fn part_payments_follow_the_tenant_and_product_minimum() {
     app.post_signed("UpdateGood", "good_name=code2&good_prepayment_minsum=2000")
         .await
         .assert_body(&envelope(0, "OK", "secret"));
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
     let page = get(&app, DEMO, &link, None).await;
     assert!(page
@@ -514,7 +482,7 @@ async fn part_payments_follow_the_tenant_and_product_minimum() {
     )
     .await;
     refused.assert_html(422);
-    assert_eq!(details(&app, bill_id).await["prepayment_sum"], "0.00");
+    assert_eq!(app.order_details(bill_id).await["prepayment_sum"], "0.00");
 
     // A tenant that takes no prepayments offers none, and refuses a crafted one.
     let mut demo = app
@@ -541,16 +509,16 @@ async fn part_payments_follow_the_tenant_and_product_minimum() {
     assert!(refused
         .assert_html(409)
         .contains("Этот способ оплаты недоступен"));
-    assert_eq!(details(&app, bill_id).await["prepayment_sum"], "0.00");
+    assert_eq!(app.order_details(bill_id).await["prepayment_sum"], "0.00");
 }
 
 #[tokio::test]
 async fn a_declined_payment_records_nothing() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
-    let before = details(&app, bill_id).await;
+    let before = app.order_details(bill_id).await;
     let declined = post(
         &app,
         DEMO,
@@ -565,14 +533,14 @@ async fn a_declined_payment_records_nothing() {
     );
     assert!(body.contains("id=\"status\">Awaiting payment<"));
     assert!(body.contains("id=\"pay-full\""), "the buyer may try again");
-    assert_eq!(details(&app, bill_id).await, before);
+    assert_eq!(app.order_details(bill_id).await, before);
 }
 
 #[tokio::test]
 async fn a_form_sent_twice_pays_once() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
 
     // One after the other: the second finds the bill paid.
@@ -582,14 +550,17 @@ async fn a_form_sent_twice_pays_once() {
     let body = again.assert_html(409);
     assert!(body.contains("Этот счёт нельзя оплатить"), "{body}");
     assert!(body.contains("id=\"status\">Оплачен<"));
-    assert_eq!(details(&app, bill_id).await["last_payment_sum"], "3500.00");
+    assert_eq!(
+        app.order_details(bill_id).await["last_payment_sum"],
+        "3500.00"
+    );
 
     // At the same time: the same part payment sent eight times is recorded once.
-    let (bill_id, link) = new_order(
-        &app,
-        "bill_email=twice%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
-    )
-    .await;
+    let (bill_id, link) = app
+        .new_order_with_link(
+            "bill_email=twice%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
+        )
+        .await;
     let part = form("pay_part", "3500.00", Some("1000"));
     let attempts = (0..8).map(|_| post(&app, DEMO, &link, &part));
     let answers = futures_util::future::join_all(attempts).await;
@@ -603,7 +574,7 @@ async fn a_form_sent_twice_pays_once() {
             refused.body
         );
     }
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     assert_eq!(order["prepayment_sum"], "1000.00");
     assert_eq!(order["bill_sum_topay"], "2500.00");
 }
@@ -612,7 +583,7 @@ async fn a_form_sent_twice_pays_once() {
 async fn cancelled_and_refunded_bills_cannot_be_paid() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (cancelled, cancelled_link) = new_order(&app, ORDER).await;
+    let (cancelled, cancelled_link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &cancelled_link).await;
     app.post_signed(
         "UpdateOrderStatus",
@@ -620,11 +591,11 @@ async fn cancelled_and_refunded_bills_cannot_be_paid() {
     )
     .await
     .assert_body(&envelope(0, "OK", "secret"));
-    let (refunded, refunded_link) = new_order(
-        &app,
-        "bill_email=refund%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
-    )
-    .await;
+    let (refunded, refunded_link) = app
+        .new_order_with_link(
+            "bill_email=refund%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
+        )
+        .await;
     app.post_signed(
         "UpdateOrderStatus",
         &format!("bill_id={refunded}&status=paid&date={EXAMPLES_TIME}&sum=1000"),
@@ -647,7 +618,7 @@ async fn cancelled_and_refunded_bills_cannot_be_paid() {
         assert!(body.contains(&format!("id=\"status\">{status}<")), "{body}");
         assert!(body.contains("id=\"closed\">Этот счёт нельзя оплатить.<"));
         assert!(!body.contains("<form"), "{body}");
-        let before = details(&app, bill_id).await;
+        let before = app.order_details(bill_id).await;
         let left = before["bill_sum_topay"].as_str().unwrap().to_owned();
         for crafted in [
             form("pay", &left, None),
@@ -657,7 +628,7 @@ async fn cancelled_and_refunded_bills_cannot_be_paid() {
             let refused = post(&app, DEMO, link, &crafted).await;
             assert!(refused.assert_html(409).contains("нельзя оплатить"));
         }
-        assert_eq!(details(&app, bill_id).await, before);
+        assert_eq!(app.order_details(bill_id).await, before);
     }
 }
 
@@ -665,7 +636,7 @@ async fn cancelled_and_refunded_bills_cannot_be_paid() {
 async fn outdated_or_malformed_forms_pay_nothing() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(&app, ORDER).await;
+    let (bill_id, link) = app.new_order_with_link(ORDER).await;
     enable_test_payments(&app, &link).await;
     app.post_signed(
         "UpdateOrderStatus",
@@ -686,7 +657,7 @@ async fn outdated_or_malformed_forms_pay_nothing() {
         let refused = post(&app, DEMO, &link, malformed).await;
         refused.assert_html(400);
     }
-    let order = details(&app, bill_id).await;
+    let order = app.order_details(bill_id).await;
     assert_eq!(order["bill_sum_topay"], "2500.00");
     assert_eq!(order["pay_status"], "waiting");
 }
@@ -695,7 +666,7 @@ async fn outdated_or_malformed_forms_pay_nothing() {
 async fn pages_are_never_cached_and_leak_no_referrer() {
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (_, link) = new_order(&app, ORDER).await;
+    let (_, link) = app.new_order_with_link(ORDER).await;
     for path in [link.clone(), "/bill/?id=1&crc=x".to_owned()] {
         let response = browser()
             .get(app.url(&path))

@@ -693,6 +693,31 @@ async fn load_fixture(store: &dyn Store, crm: &str) -> Tenant {
 }
 
 impl TestApp {
+    /// Creates an order of `demo` through CreateOrder; its number and its `link`.
+    pub async fn new_order_with_link(&self, body: &str) -> (i64, String) {
+        let answer = self.post_signed("CreateOrder", body).await;
+        let json: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+        let bill_id: i64 = json["result"]["bill_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("order created: {}", answer.body))
+            .parse()
+            .unwrap();
+        let link = self.order_details(bill_id).await["link"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (bill_id, link)
+    }
+
+    /// The `result` of `getOrderDetails` for `demo`'s order.
+    pub async fn order_details(&self, bill_id: i64) -> serde_json::Value {
+        let answer = self
+            .post_signed("getOrderDetails", &format!("bill_id={bill_id}"))
+            .await;
+        let json: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+        json["result"].clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

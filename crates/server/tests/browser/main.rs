@@ -16,7 +16,6 @@ use axum::routing::get;
 use driver::{find, text, wait_for_url, Browser, DESKTOP, PHONE, STEP_TIMEOUT};
 use fantoccini::Locator;
 use helpers::{envelope, spawn_app, TestApp, EXAMPLES_TIME};
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// A shop's own "thank you" page, where a paid bill sends the buyer.
@@ -37,30 +36,6 @@ async fn start_thanks_page() -> (u16, tokio::task::JoinHandle<()>) {
         let _ = axum::serve(listener, shop).await;
     });
     (port, server)
-}
-
-/// Creates an order of `demo` through the API; its number and its `link`.
-async fn new_order(app: &TestApp, body: &str) -> (i64, String) {
-    let answer = app.post_signed("CreateOrder", body).await;
-    let json: Value = serde_json::from_str(&answer.body).expect("json");
-    let bill_id: i64 = json["result"]["bill_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("order created: {}", answer.body))
-        .parse()
-        .unwrap();
-    let link = details(app, bill_id).await["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (bill_id, link)
-}
-
-async fn details(app: &TestApp, bill_id: i64) -> Value {
-    let answer = app
-        .post_signed("getOrderDetails", &format!("bill_id={bill_id}"))
-        .await;
-    let json: Value = serde_json::from_str(&answer.body).expect("json");
-    json["result"].clone()
 }
 
 /// Switches `demo`'s `test_payments` on and waits until the server offers it on `link`.
@@ -117,11 +92,11 @@ async fn a_buyer_pays_a_fresh_order_and_lands_on_the_success_link() {
     )
     .await
     .assert_body(&envelope(0, "OK", "secret"));
-    let (bill_id, link) = new_order(
-        &app,
-        "bill_email=buyer%40example.com&bill_first_name=Ivan&goods[0][good_name]=code1",
-    )
-    .await;
+    let (bill_id, link) = app
+        .new_order_with_link(
+            "bill_email=buyer%40example.com&bill_first_name=Ivan&goods[0][good_name]=code1",
+        )
+        .await;
     enable_test_payments(&app, &link).await;
 
     let browser = Browser::start(&chromium, &chromedriver, PHONE).await;
@@ -155,7 +130,7 @@ async fn a_buyer_pays_a_fresh_order_and_lands_on_the_success_link() {
             })
             .await;
             assert_eq!(text(&client, "#thanks").await, "Thank you for your order");
-            let order = details(&app, bill_id).await;
+            let order = app.order_details(bill_id).await;
             assert_eq!(order["pay_status"], "paid");
             assert_eq!(order["payway"], "TestPayment");
 
@@ -180,11 +155,11 @@ async fn a_buyer_prepays_a_part_then_declines_the_rest() {
     };
     let Some(app) = spawn_app().await else { return };
     app.clock.set(EXAMPLES_TIME);
-    let (bill_id, link) = new_order(
-        &app,
-        "bill_email=buyer%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
-    )
-    .await;
+    let (bill_id, link) = app
+        .new_order_with_link(
+            "bill_email=buyer%40example.com&goods[0][good_name]=code1&goods[1][good_name]=code2",
+        )
+        .await;
     enable_test_payments(&app, &link).await;
 
     let browser = Browser::start(&chromium, &chromedriver, DESKTOP).await;
@@ -240,7 +215,7 @@ async fn a_buyer_prepays_a_part_then_declines_the_rest() {
             }
             assert_eq!(text(&client, "#status").await, "Partly paid");
             assert_eq!(text(&client, "#left").await, "2300.00 RUB");
-            let order = details(&app, bill_id).await;
+            let order = app.order_details(bill_id).await;
             assert_eq!(order["pay_status"], "waiting");
             assert_eq!(order["prepayment_sum"], "1200.00");
             assert_eq!(order["bill_sum_topay"], "2300.00");
