@@ -10,6 +10,7 @@ use clickbill_client::{signed_body, Data, Key};
 use clickbill_domain::checkout::{
     bill_domain, plan_order, AutoCancel, GoodsLine, OrderError, OrderRequest, PartnerRef,
 };
+use clickbill_domain::contacts::{GroupId, GroupKind, NewGroup};
 use clickbill_domain::model::{
     BillId, Commission, CouponId, Customer, Discount, GoodName, ManagerId, NewCoupon, NewManager,
     NewPartner, NewTenant, PartnerId, ProductSpec, Tenant, TenantSettings, Utm,
@@ -132,6 +133,24 @@ pub async fn seed(store: &dyn Store, now: i64) -> anyhow::Result<Sandbox> {
         .add_manager(tenant.id, greg)
         .await
         .map_err(storage("creating the sandbox manager"))?;
+    let groups = [
+        (1, "grp1", "Newsletter", GroupKind::Standard),
+        (2, "grp 2", "Webinar", GroupKind::Standard),
+        (3, "1605189997.0025174394", "#27950", GroupKind::Standard),
+        (4, "allleads", "All leads", GroupKind::Auto),
+    ];
+    for (id, name, title, kind) in groups {
+        let group = NewGroup {
+            id: Some(GroupId(id)),
+            name: name.to_owned(),
+            title: title.to_owned(),
+            kind,
+        };
+        store
+            .add_group(tenant.id, group)
+            .await
+            .map_err(storage("creating the sandbox groups"))?;
+    }
 
     // SPEC §11.3: order 12344, half price with a coupon, through partner anna, paid in full.
     let paid = create(store, &tenant, paid_order_request(), now).await?;

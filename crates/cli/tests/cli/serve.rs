@@ -88,6 +88,14 @@ fn sandbox_prints_working_examples_and_seeds_once() {
     assert_eq!(order["items"][0]["partners"][1]["partner_name"], "boris");
     assert_eq!(order["items"][0]["partners"][1]["partner_fee"], "25.00");
 
+    // SPEC §11.2's groups, so that the contact examples of §12 work too (§12.6 byte for byte).
+    let groups = call(&base, "demo", "secret", "GetAllGroups", &[]);
+    let spec_12_6: serde_json::Value = serde_json::from_str(
+        r##"{"error_code":0,"error_text":"OK","result":[{"rass_id":"1","rass_name":"grp1","rass_title":"Newsletter"},{"rass_id":"2","rass_name":"grp 2","rass_title":"Webinar"},{"rass_id":"3","rass_name":"1605189997.0025174394","rass_title":"#27950"}],"hash":"b60bb23ab72ead13463d1205065965a5"}"##,
+    )
+    .unwrap();
+    assert_eq!(groups.json(), spec_12_6, "{groups:?}");
+
     // The `clickbill call` line works as printed (with this binary).
     let mut words: Vec<String> = call_line.split_whitespace().map(str::to_owned).collect();
     assert_eq!(words.remove(0), "clickbill");
