@@ -399,6 +399,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// When the earliest pending delivery (of any tenant) is due, in unix milliseconds.
     async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError>;
+    /// How many deliveries of any tenant are still pending: neither delivered nor given up.
+    async fn pending_deliveries(&self) -> Result<u64, StoreError>;
     /// The deliveries of one tenant that match `filter`, oldest first.
     async fn deliveries(
         &self,

@@ -2096,6 +2096,8 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
         now_ms, AttemptOutcome, AttemptRecord, DeliveryFilter, DeliveryState, EventId,
     };
     let t = tenant(store, "suite-outbox").await;
+    let pending_before = store.pending_deliveries().await.unwrap();
+    let pending = || async move { store.pending_deliveries().await.unwrap() - pending_before };
     let shared = "http://127.0.0.1:9/shared";
     let mut products = Vec::new();
     for (code, paid) in [("o1", shared), ("o2", "http://127.0.0.1:9/two"), ("o3", "")] {
@@ -2148,6 +2150,7 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     assert!(String::from_utf8_lossy(&all[0].body).starts_with("status=new_order&id="));
     assert_eq!(all[1].body, all[2].body, "one body per event");
     assert_ne!(all[1].event_id, all[2].event_id, "one event id per URL");
+    assert_eq!(pending().await, 3);
     let filtered = store
         .deliveries(
             t.id,
@@ -2231,8 +2234,10 @@ pub async fn outbox_fans_out_claims_records_and_redelivers(store: &dyn Store) {
     .is_empty());
     let (failed, _) = state_of(second[2].event_id.clone()).await;
     assert_eq!(failed.state, DeliveryState::Failed);
+    assert_eq!(pending().await, 1, "only the one to retry is pending");
 
     assert!(store.redeliver(&failed.event_id, now + 10).await.unwrap());
+    assert_eq!(pending().await, 2);
     let again = mine(store.claim_deliveries(now + 10, 60_000, 100).await.unwrap());
     let again: Vec<_> = again
         .into_iter()

@@ -14,8 +14,8 @@
 //! - `tenant_cache_hits_total`, `tenant_cache_misses_total`, `tenant_cache_reloads_total`.
 //! - `sqlite_writer_queue_depth`, `sqlite_writer_batch_size`, `sqlite_writer_commits_total`:
 //!   recorded by the SQLite store's writer thread.
-//! - `outbox_backlog`: notification events waiting to be delivered, set with
-//!   [`set_outbox_backlog`] by whatever delivers them.
+//! - `outbox_backlog`: notifications waiting to be delivered (pending deliveries of every
+//!   tenant), refreshed by the notification worker about once a second.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -69,7 +69,7 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
 }
 
 /// Sets the number of notification events waiting for delivery.
-pub fn set_outbox_backlog(events: u64) {
+pub(crate) fn set_outbox_backlog(events: u64) {
     #[allow(clippy::cast_precision_loss)] // A gauge is an f64; backlogs stay far below 2^52.
     metrics::gauge!(names::OUTBOX_BACKLOG).set(events as f64);
 }

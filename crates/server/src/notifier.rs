@@ -50,6 +50,9 @@ const ANSWER_READ_LIMIT: usize = 64 * 1024;
 /// The shortest pause between two looks at the outbox, so that a clock step or a row due in
 /// the past cannot make the loop spin.
 const MIN_PAUSE: Duration = Duration::from_millis(10);
+/// How often the backlog gauge is refreshed: a count over the pending deliveries' index, cheap
+/// but not worth running on every wake-up.
+const BACKLOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Runs until the task is dropped; `wake` is notified after local commits that wrote
 /// deliveries.
@@ -69,7 +72,15 @@ pub async fn run(store: Arc<dyn Store>, config: NotifierConfig, wake: Arc<Notify
     let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
     let concurrency = config.concurrency.max(1);
     let mut in_flight = JoinSet::new();
+    let mut backlog_counted: Option<Instant> = None;
     loop {
+        if backlog_counted.is_none_or(|at| at.elapsed() >= BACKLOG_INTERVAL) {
+            backlog_counted = Some(Instant::now());
+            match store.pending_deliveries().await {
+                Ok(pending) => crate::metrics::set_outbox_backlog(pending),
+                Err(error) => tracing::error!(%error, "cannot count pending notifications"),
+            }
+        }
         let free = concurrency.saturating_sub(in_flight.len());
         let mut pause = config.poll_interval;
         if free > 0 {

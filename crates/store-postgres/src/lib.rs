@@ -562,6 +562,11 @@ impl Store for PostgresStore {
         Ok(outbox::next_due(&client).await?)
     }
 
+    async fn pending_deliveries(&self) -> Result<u64, StoreError> {
+        let client = connection(&self.pool).await?;
+        Ok(outbox::pending_count(&client).await?)
+    }
+
     async fn deliveries(
         &self,
         tenant: TenantId,

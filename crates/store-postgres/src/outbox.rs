@@ -246,6 +246,18 @@ pub(crate) async fn next_due<C: GenericClient>(client: &C) -> Result<Option<i64>
     .try_get(0)?)
 }
 
+/// Counted in the partial index of pending deliveries.
+pub(crate) async fn pending_count<C: GenericClient>(client: &C) -> Result<u64, Failure> {
+    let n: i64 = row(
+        client,
+        "SELECT count(*) FROM outbox_deliveries WHERE state = 'pending'",
+        &[],
+    )
+    .await?
+    .try_get(0)?;
+    Ok(u64::try_from(n).map_err(|_| corrupt("pending delivery count"))?)
+}
+
 macro_rules! select_delivery {
     ($rest:literal) => {
         concat!(

@@ -542,6 +542,10 @@ impl Store for SqliteStore {
         self.read(outbox::next_due).await
     }
 
+    async fn pending_deliveries(&self) -> Result<u64, StoreError> {
+        self.read(outbox::pending_count).await
+    }
+
     async fn deliveries(
         &self,
         tenant: TenantId,

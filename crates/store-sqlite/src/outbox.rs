@@ -247,6 +247,15 @@ pub(crate) fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
         .map_err(db_error)
 }
 
+/// Counted in the partial index of pending deliveries, without reading the table.
+pub(crate) fn pending_count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM outbox_deliveries WHERE state = 'pending'")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(db_error)?;
+    u64::try_from(n).map_err(|_| corrupt("pending delivery count"))
+}
+
 const DELIVERY_COLUMNS: &str = "tenant_id, id, event_id, bill_id, kind, url, body, created_at, \
      state, attempts, round_start, due_at";
 

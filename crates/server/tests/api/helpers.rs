@@ -338,6 +338,11 @@ impl Store for FaultyStore {
         self.inner.next_delivery_due().await
     }
 
+    async fn pending_deliveries(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.pending_deliveries().await
+    }
+
     async fn deliveries(
         &self,
         tenant: TenantId,
