@@ -10,6 +10,7 @@ use clickbill_domain::transfer::{
     copy, Collection, CopyError, CopyMode, CopyOptions, CopyPhase, CopyProgress, CopyReport,
     DEFAULT_PAGE_SIZE,
 };
+use clickbill_store_sqlite::SqliteOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::database::{open_store, Create, Database, OpenStore};
@@ -113,10 +114,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<u8> {
     let report = runtime.block_on(async {
         let interrupted = interruption()?;
         let pg = global.postgres_settings();
-        let source = open_store(&args.from, Create::Never, &pg)
+        let source = open_store(&args.from, Create::Never, &pg, uncached())
             .await
             .context("opening the source")?;
-        let target = match open_store(&args.to, Create::IfMissing, &pg).await {
+        let target = match open_store(&args.to, Create::IfMissing, &pg, uncached()).await {
             Ok(target) => target,
             Err(error) => {
                 let _ = source.close().await;
@@ -159,6 +160,14 @@ async fn copy_between(
 
 /// Turns a stopped copy into the error the command ends with: refusals caused by the options
 /// are usage errors (exit 2), everything else a failure (exit 1).
+/// A copy reads and writes each order once: caching them would only cost memory.
+fn uncached() -> SqliteOptions {
+    SqliteOptions {
+        order_cache: 0,
+        ..SqliteOptions::default()
+    }
+}
+
 fn explain(stopped: Stopped, from: &Database, to: &Database) -> anyhow::Error {
     let route = format!("copying {} to {}", from.describe(), to.describe());
     match stopped {

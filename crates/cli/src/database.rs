@@ -12,7 +12,7 @@ use clickbill_domain::transfer::Transfer;
 use clickbill_domain::Store;
 use clickbill_protocol::value::Login;
 use clickbill_store_postgres::{PostgresOptions, PostgresStore};
-use clickbill_store_sqlite::SqliteStore;
+use clickbill_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::{failed, Global};
 
@@ -194,6 +194,7 @@ pub async fn open_store(
     url: &str,
     create: Create,
     pg: &PostgresSettings,
+    sqlite: SqliteOptions,
 ) -> anyhow::Result<OpenStore> {
     let database = Database::parse(url)?;
     match &database {
@@ -205,7 +206,7 @@ pub async fn open_store(
                     path.display()
                 );
             }
-            let store = SqliteStore::open(path)
+            let store = SqliteStore::open_with(path, sqlite)
                 .with_context(|| format!("opening the database {}", path.display()))
                 .map_err(failed)?;
             Ok(OpenStore::Sqlite(Arc::new(store)))
@@ -243,7 +244,13 @@ where
     Fut: Future<Output = anyhow::Result<T>>,
 {
     runtime()?.block_on(async {
-        let open = open_store(&global.database, create, &global.postgres_settings()).await?;
+        let open = open_store(
+            &global.database,
+            create,
+            &global.postgres_settings(),
+            SqliteOptions::default(),
+        )
+        .await?;
         let outcome = work(open.store()).await;
         let closed = open.close().await;
         let value = outcome?;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clickbill_domain::outbox::RetrySchedule;
 use clickbill_domain::{Clock, SystemClock};
 use clickbill_server::{Application, NotifierConfig, ServerConfig};
+use clickbill_store_sqlite::SqliteOptions;
 
 use crate::database::{self, Create, Database};
 use crate::{exit, failed, sandbox, Global};
@@ -88,6 +89,12 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..=60)
     )]
     auto_cancel_interval: u64,
+
+    /// SQLite: orders kept decoded in memory, so that reading a hot order needs no query; 0
+    /// turns the cache off. Each takes about 1.5 KiB. PostgreSQL always reads through, as
+    /// other replicas may have changed the order.
+    #[arg(long, value_name = "ORDERS", default_value_t = clickbill_store_sqlite::DEFAULT_ORDER_CACHE)]
+    order_cache: usize,
 
     /// Serve Prometheus metrics (GET /metrics) on this address, apart from the API.
     #[arg(long, value_name = "ADDR", env = "CLICKBILL_METRICS_LISTEN")]
@@ -185,6 +192,10 @@ async fn serve(args: &Args, global: &Global, database: Database) -> anyhow::Resu
         &global.database,
         Create::IfMissing,
         &global.postgres_settings(),
+        SqliteOptions {
+            order_cache: args.order_cache,
+            ..SqliteOptions::default()
+        },
     )
     .await?;
     tracing::info!(

@@ -14,6 +14,8 @@
 //! - `tenant_cache_hits_total`, `tenant_cache_misses_total`, `tenant_cache_reloads_total`.
 //! - `sqlite_writer_queue_depth`, `sqlite_writer_batch_size`, `sqlite_writer_commits_total`:
 //!   recorded by the SQLite store's writer thread.
+//! - `sqlite_order_cache_hits_total`, `sqlite_order_cache_misses_total`: order reads the SQLite
+//!   store answered from memory, or had to query.
 //! - `outbox_backlog`: notifications waiting to be delivered (pending deliveries of every
 //!   tenant), refreshed by the notification worker about once a second.
 

@@ -19,6 +19,7 @@ mod codec;
 mod contacts;
 mod idempotency;
 mod migrations;
+mod order_cache;
 mod orders;
 pub mod outbox;
 mod readers;
@@ -47,6 +48,7 @@ use clickbill_domain::{
     CreatedOrder, FiredTimers, IdempotencyClaim, OrderChange, OrderTime, OrderUpdate, PartnerStats,
     Store, StoreError, StoredResponse, TimeWindow,
 };
+use order_cache::{ChangeWatch, OrderCache};
 use readers::Readers;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
@@ -60,6 +62,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection; the store uses a few dozen distinct ones.
 const STATEMENT_CACHE: usize = 64;
 
+/// Orders cached by default: about 30 MiB when full, enough for the orders being paid now.
+pub const DEFAULT_ORDER_CACHE: usize = 20_000;
+
 /// Tuning of [`SqliteStore::open_with`].
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
@@ -67,6 +72,9 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// The most writes committed together in one transaction.
     pub max_batch: usize,
+    /// Orders kept decoded in memory for reads (least recently used go first); 0 switches the
+    /// cache off.
+    pub order_cache: usize,
 }
 
 impl Default for SqliteOptions {
@@ -74,6 +82,7 @@ impl Default for SqliteOptions {
         SqliteOptions {
             readers: 4,
             max_batch: 256,
+            order_cache: DEFAULT_ORDER_CACHE,
         }
     }
 }
@@ -84,6 +93,7 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    orders: Arc<OrderCache>,
     path: PathBuf,
     outbox_waker: OnceLock<OutboxWaker>,
 }
@@ -109,9 +119,12 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut conn = open_writer(&path)?;
         migrations::migrate(&mut conn)?;
+        let orders = Arc::new(OrderCache::new(options.order_cache));
+        let watch = ChangeWatch::install(&conn, Arc::clone(&orders))?;
         Ok(SqliteStore {
-            writer: Writer::start(conn, options.max_batch)?,
+            writer: Writer::start(conn, options.max_batch, watch)?,
             readers: Arc::new(Readers::new(path.clone(), options.readers)),
+            orders,
             path,
             outbox_waker: OnceLock::new(),
         })
@@ -422,7 +435,19 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, tenant: TenantId, bill_id: BillId) -> Result<Option<Order>, StoreError> {
-        self.read(move |c| orders::order(c, tenant, bill_id)).await
+        if let Some(order) = self.orders.get(tenant, bill_id) {
+            return Ok(Some(Order::clone(&order)));
+        }
+        let ticket = self.orders.ticket();
+        let cache = Arc::clone(&self.orders);
+        self.read(move |c| {
+            let order = orders::order(c, tenant, bill_id)?;
+            if let Some(order) = &order {
+                cache.keep(ticket, tenant, order);
+            }
+            Ok(order)
+        })
+        .await
     }
 
     async fn update_order(

@@ -2,6 +2,7 @@
 //! runs them in one transaction, each inside its own savepoint so that a failing job is undone
 //! alone, commits once and only then answers. Under load one fsync thus covers many writes.
 
+use crate::order_cache::{ChangeWatch, FOREIGN_WRITE_CHECK};
 use clickbill_domain::StoreError;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -100,14 +101,19 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, max_batch: usize) -> Result<Writer, StoreError> {
+    /// Starts the thread; `watch` hears of every transaction's end before its callers do.
+    pub(crate) fn start(
+        conn: Connection,
+        max_batch: usize,
+        mut watch: ChangeWatch,
+    ) -> Result<Writer, StoreError> {
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         let counters = Arc::new(Counters::default());
         let thread_counters = Arc::clone(&counters);
         let max_batch = max_batch.max(1);
         let thread = std::thread::Builder::new()
             .name("clickbill-sqlite-writer".into())
-            .spawn(move || write_loop(&conn, &jobs, max_batch, &thread_counters))
+            .spawn(move || write_loop(&conn, &jobs, max_batch, &thread_counters, &mut watch))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             queue: Some(queue),
@@ -172,10 +178,19 @@ fn write_loop(
     jobs: &mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     counters: &Counters,
+    watch: &mut ChangeWatch,
 ) {
-    // `recv` keeps returning queued jobs after the last sender is gone, so the queue is always
-    // drained before the thread ends.
-    while let Ok(first) = jobs.recv() {
+    // `recv_timeout` keeps returning queued jobs after the last sender is gone, so the queue is
+    // always drained before the thread ends.
+    loop {
+        let first = match jobs.recv_timeout(FOREIGN_WRITE_CHECK) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                watch.settle(conn);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < max_batch {
@@ -185,7 +200,7 @@ fn write_loop(
             }
         }
         record_batch(batch.len(), counters);
-        run_batch(conn, batch, counters);
+        run_batch(conn, batch, counters, watch);
     }
 }
 
@@ -200,7 +215,12 @@ fn record_batch(taken: usize, counters: &Counters) {
     metrics::histogram!(BATCH_SIZE).record(taken as f64);
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters) {
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Box<dyn Job>>,
+    counters: &Counters,
+    watch: &mut ChangeWatch,
+) {
     let mut jobs = batch.into_iter();
     // A transaction that breaks half way (SQLite rolls some errors back entirely) loses the
     // jobs before the break; those are failed and the rest starts over in a new transaction.
@@ -233,6 +253,10 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters) {
             Some(error) => Err(error),
             None => exec(conn, "COMMIT").map_err(|e| describe("commit failed", &e)),
         };
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = exec(conn, "ROLLBACK");
+        }
+        watch.settle(conn);
         match outcome {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -243,9 +267,6 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters) {
             }
             Err(error) => {
                 counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                if !conn.is_autocommit() {
-                    let _ = exec(conn, "ROLLBACK");
-                }
                 for finished in done {
                     finished.answer(Some(&error));
                 }

@@ -2,11 +2,13 @@
 //! promises: group commit, savepoint isolation inside a batch, durability across reopening,
 //! readers that do not wait for the writer.
 
-use clickbill_domain::model::{InitialStatus, NewOrder, Order, ProductSpec, Tenant, TenantId};
+use clickbill_domain::model::{
+    BillId, InitialStatus, NewOrder, Order, PayStatus, ProductSpec, Tenant, TenantId,
+};
 use clickbill_domain::order::StatusChange;
 use clickbill_domain::store_suite::{join_all, new_order, new_tenant, NOW};
 use clickbill_domain::{
-    CreatedOrder, IdempotencyClaim, OrderUpdate, Store, StoreError, StoredResponse,
+    CreatedOrder, IdempotencyClaim, OrderChange, OrderUpdate, Store, StoreError, StoredResponse,
     IDEMPOTENCY_KEY_LIFETIME,
 };
 use clickbill_protocol::value::Money;
@@ -718,5 +720,189 @@ async fn unsubscribes_are_queued_with_the_transaction_that_makes_them() {
     assert_eq!(
         String::from_utf8(queued[0].body.clone()).unwrap(),
         "name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2&email=user8%40example.com&phone=&city=&id_group=1&ip=203.0.113.7&status=0"
+    );
+}
+
+async fn comment_of(store: &SqliteStore, tenant: TenantId, bill_id: BillId) -> Option<String> {
+    store
+        .order(tenant, bill_id)
+        .await
+        .expect("read the order")
+        .map(|order| order.comment)
+}
+
+fn set_comment(comment: String) -> OrderChange {
+    Box::new(move |order: &mut Order| {
+        order.comment = comment;
+        Ok(Vec::new())
+    })
+}
+
+async fn placed(store: &SqliteStore, tenant: &Tenant, email: &str) -> BillId {
+    match store
+        .create_order(tenant, sample_order(email), NOW)
+        .await
+        .unwrap()
+    {
+        CreatedOrder::Created(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_orders_follow_every_write_of_the_writer() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "cached").await;
+    let bill = placed(store, &t, "cached@example.com").await;
+    // Read twice: the second answer comes from the cache.
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
+
+    let applied = store
+        .update_order(t.id, bill, NOW, set_comment("through the store".into()))
+        .await
+        .unwrap();
+    assert!(matches!(applied, OrderUpdate::Applied(_)));
+    assert_eq!(
+        comment_of(store, t.id, bill).await.as_deref(),
+        Some("through the store")
+    );
+
+    // Any statement the writer runs is seen, not only the store's own order methods.
+    let (tenant, id) = (t.id.0, bill.get());
+    store
+        .write(move |c| {
+            c.execute(
+                "UPDATE orders SET comment = 'raw' WHERE tenant_id = ?1 AND bill_id = ?2",
+                [tenant, id],
+            )
+            .map_err(|e| StoreError::Backend(e.to_string()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some("raw"));
+
+    // A write that fails is rolled back; the cache still holds what was committed.
+    let refused = store
+        .write(move |c| {
+            c.execute(
+                "UPDATE orders SET comment = 'undone' WHERE tenant_id = ?1 AND bill_id = ?2",
+                [tenant, id],
+            )
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            Err::<(), _>(StoreError::Backend("refused on purpose".into()))
+        })
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some("raw"));
+
+    assert!(store.delete_order(t.id, bill).await.unwrap());
+    assert_eq!(comment_of(store, t.id, bill).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fired_auto_cancels_reach_cached_orders() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "timers").await;
+    let mut order = sample_order("timer@example.com");
+    order.auto_cancel_at = Some(NOW + 60);
+    let CreatedOrder::Created(bill) = store.create_order(&t, order, NOW).await.unwrap() else {
+        panic!("not created");
+    };
+    let before = store.order(t.id, bill).await.unwrap().unwrap();
+    assert_ne!(before.pay_status, PayStatus::Cancel);
+    let fired = store.fire_due_auto_cancels(NOW + 61, 10).await.unwrap();
+    assert_eq!(fired.cancelled.len(), 1);
+    let after = store.order(t.id, bill).await.unwrap().unwrap();
+    assert_eq!(after.pay_status, PayStatus::Cancel);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_racing_updates_never_keep_a_stale_order() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "racing").await;
+    let bill = placed(store, &t, "race@example.com").await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, stop) = (Arc::clone(store), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut reads = 0_u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    store.order(t.id, bill).await.unwrap();
+                    reads += 1;
+                    // A cached read never waits, so the loop has to let other tasks run.
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        })
+        .collect();
+    // Every acknowledged update is what the next read shows, however the readers interleave.
+    for n in 0..300 {
+        let comment = format!("update {n}");
+        store
+            .update_order(t.id, bill, NOW, set_comment(comment.clone()))
+            .await
+            .unwrap();
+        assert_eq!(comment_of(store, t.id, bill).await, Some(comment));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_changing_an_order_is_seen_soon() {
+    let fx = Fixture::new();
+    let store = &fx.store;
+    let t = add_tenant(store, "foreign").await;
+    let bill = placed(store, &t, "foreign@example.com").await;
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
+
+    let other = rusqlite::Connection::open(fx.path()).unwrap();
+    other.busy_timeout(Duration::from_secs(5)).unwrap();
+    other
+        .execute(
+            "UPDATE orders SET comment = 'by hand' WHERE tenant_id = ?1 AND bill_id = ?2",
+            [t.id.0, bill.get()],
+        )
+        .unwrap();
+    drop(other);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if comment_of(store, t.id, bill).await.as_deref() == Some("by hand") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the change was never seen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_cache_can_be_switched_off() {
+    let fx = Fixture::with(SqliteOptions {
+        order_cache: 0,
+        ..SqliteOptions::default()
+    });
+    let store = &fx.store;
+    let t = add_tenant(store, "uncached").await;
+    let bill = placed(store, &t, "uncached@example.com").await;
+    assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
+    let other = rusqlite::Connection::open(fx.path()).unwrap();
+    other
+        .execute(
+            "UPDATE orders SET comment = 'at once' WHERE tenant_id = ?1 AND bill_id = ?2",
+            [t.id.0, bill.get()],
+        )
+        .unwrap();
+    assert_eq!(
+        comment_of(store, t.id, bill).await.as_deref(),
+        Some("at once")
     );
 }
