@@ -92,23 +92,34 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     (status, [(CONTENT_TYPE, JSON_UTF8)], body).into_response()
 }
 
+/// Whether `path` is the API's.
+pub(crate) fn is_api(path: &str) -> bool {
+    path.starts_with(API_PREFIX)
+}
+
 /// Everything that is not another route: `/api/*` is the API, the rest is a plain 404.
 pub async fn fallback(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    if let Some(remainder) = request.uri().path().strip_prefix(API_PREFIX) {
-        let method = route(remainder).map_or("unknown", |m| m.canonical_name());
-        let peer = request.extensions().get::<PeerAddr>().map(|p| p.0);
-        let started = Instant::now();
-        let response = api(&state, request).await;
-        let elapsed = started.elapsed();
-        let code = response.extensions().get::<ApiCode>().map(|c| c.0);
-        crate::metrics::api_request(method, code, elapsed);
-        if state.access_log {
-            logging::access(method, response.status().as_u16(), code, elapsed, peer);
-        }
-        response
+    if is_api(request.uri().path()) {
+        serve(&state, request).await
     } else {
         StatusCode::NOT_FOUND.into_response()
     }
+}
+
+/// One `/api/*` request, measured and logged.
+pub(crate) async fn serve(state: &AppState, request: Request) -> Response {
+    let remainder = &request.uri().path()[API_PREFIX.len()..];
+    let method = route(remainder).map_or("unknown", |m| m.canonical_name());
+    let peer = request.extensions().get::<PeerAddr>().map(|p| p.0);
+    let started = Instant::now();
+    let response = api(state, request).await;
+    let elapsed = started.elapsed();
+    let code = response.extensions().get::<ApiCode>().map(|c| c.0);
+    crate::metrics::api_request(method, code, elapsed);
+    if state.access_log {
+        logging::access(method, response.status().as_u16(), code, elapsed, peer);
+    }
+    response
 }
 
 /// One `/api/*` request, in the order of SPEC §2.5.

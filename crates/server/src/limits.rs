@@ -14,7 +14,7 @@
 //! - A served connection waiting for its next request is closed after `idle_timeout`; one whose
 //!   request head started to arrive must complete it within `read_timeout`.
 
-use crate::api::{AppState, PeerAddr, RequestId};
+use crate::api::{self, AppState, PeerAddr, RequestId};
 use crate::config::ServerConfig;
 use crate::logging;
 use crate::metrics::OpenConnection;
@@ -95,21 +95,28 @@ impl RequestLimits {
     }
 }
 
+impl RequestLimits {
+    /// Runs `handle` when a slot is free, within the request timeout; 503 otherwise.
+    async fn admit(&self, handle: impl Future<Output = Response>) -> Response {
+        let Ok(_slot) = self.in_flight.try_acquire() else {
+            return busy();
+        };
+        match tokio::time::timeout(self.timeout, handle).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "request took too long; answered 503");
+                busy()
+            }
+        }
+    }
+}
+
 /// Middleware: admits a request when a slot is free (`/healthz` always), bounds its time.
 pub async fn guard(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
     if request.uri().path() == HEALTHZ {
         return next.run(request).await;
     }
-    let Ok(_slot) = limits.in_flight.try_acquire_owned() else {
-        return busy();
-    };
-    match tokio::time::timeout(limits.timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout = ?limits.timeout, "request took too long; answered 503");
-            busy()
-        }
-    }
+    limits.admit(next.run(request)).await
 }
 
 /// How a freshly accepted connection is treated.
@@ -123,6 +130,7 @@ enum Admission {
 pub struct Connections {
     router: Router,
     state: Arc<AppState>,
+    limits: RequestLimits,
     served: Arc<Semaphore>,
     shed: Arc<Semaphore>,
     builder: auto::Builder<TokioExecutor>,
@@ -137,7 +145,14 @@ struct Timeouts {
 }
 
 impl Connections {
-    pub fn new(config: &ServerConfig, router: Router, state: Arc<AppState>) -> Connections {
+    /// `limits` are the ones the router's [`guard`] applies, shared so that both count the same
+    /// requests in flight.
+    pub fn new(
+        config: &ServerConfig,
+        router: Router,
+        state: Arc<AppState>,
+        limits: RequestLimits,
+    ) -> Connections {
         let timeouts = Timeouts {
             idle: config.idle_timeout,
             read: config.read_timeout,
@@ -158,6 +173,7 @@ impl Connections {
         Connections {
             router,
             state,
+            limits,
             served: Arc::new(Semaphore::new(max_connections)),
             // Enough to keep answering health checks and turning clients away politely during
             // a burst, small enough that its memory does not matter.
@@ -204,20 +220,30 @@ impl Connections {
         });
         let tracked = Arc::clone(&activity);
         let state = Arc::clone(&self.state);
+        let limits = self.limits.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             let request_id = state.next_request_id();
             request.extensions_mut().insert(PeerAddr(peer));
             request.extensions_mut().insert(RequestId(request_id));
             let busy_guard = tracked.begin();
-            let router = router.clone();
+            let (router, state, limits) = (router.clone(), Arc::clone(&state), limits.clone());
             async move {
-                let response = if shed && request.uri().path() != HEALTHZ {
-                    Ok(busy())
+                let path = request.uri().path();
+                let response = if shed && path != HEALTHZ {
+                    busy()
+                } else if api::is_api(path) {
+                    // The hot path goes straight to the API, past the router's layers; the
+                    // limits are the same ones the router's guard applies.
+                    let request = request.map(axum::body::Body::new);
+                    limits.admit(api::serve(&state, request)).await
                 } else {
-                    router.oneshot(request).await
+                    match router.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
                 };
                 drop(busy_guard);
-                response
+                Ok::<_, std::convert::Infallible>(response)
             }
             .instrument(logging::request_span(request_id))
         });

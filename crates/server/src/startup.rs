@@ -30,6 +30,7 @@ pub struct Application {
     local_addr: SocketAddr,
     metrics: Option<(TcpListener, PrometheusHandle)>,
     router: Router,
+    limits: RequestLimits,
     state: Arc<AppState>,
     config: ServerConfig,
     stop_tx: watch::Sender<bool>,
@@ -79,13 +80,14 @@ impl Application {
             None => None,
         };
         let state = Arc::new(AppState::new(store, clock, tenants, &config));
+        let limits = RequestLimits::new(&config);
         let router = Router::new()
             .route("/healthz", get(api::healthz))
             .merge(bill::routes(Arc::clone(&state), &config))
             .fallback(api::fallback)
             .with_state(Arc::clone(&state))
             .layer(axum::middleware::from_fn_with_state(
-                RequestLimits::new(&config),
+                limits.clone(),
                 limits::guard,
             ));
         let (stop_tx, _) = watch::channel(false);
@@ -94,6 +96,7 @@ impl Application {
             local_addr,
             metrics,
             router,
+            limits,
             state,
             config,
             stop_tx,
@@ -145,6 +148,7 @@ impl Application {
             listener,
             metrics,
             router,
+            limits,
             state,
             config,
             stop_tx,
@@ -175,7 +179,7 @@ impl Application {
         let stopped = async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         };
-        let accepted_connections = Connections::new(&config, router, Arc::clone(&state));
+        let accepted_connections = Connections::new(&config, router, Arc::clone(&state), limits);
         // Tells every connection to finish its request in flight and close.
         let (close_tx, close_rx) = watch::channel(false);
         // Connection tasks are kept so that none outlives `run_until`: after it returns, the
