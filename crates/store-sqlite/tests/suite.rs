@@ -738,23 +738,42 @@ fn set_comment(comment: String) -> OrderChange {
     })
 }
 
-async fn placed(store: &SqliteStore, tenant: &Tenant, email: &str) -> BillId {
-    match store
-        .create_order(tenant, sample_order(email), NOW)
+/// A store holding one order of a tenant named `login`.
+async fn one_order(options: SqliteOptions, login: &str) -> (Fixture, Tenant, BillId) {
+    let fx = Fixture::with(options);
+    let tenant = add_tenant(&fx.store, login).await;
+    let email = format!("{login}@example.com");
+    let bill = match fx
+        .store
+        .create_order(&tenant, sample_order(&email), NOW)
         .await
         .unwrap()
     {
         CreatedOrder::Created(id) => id,
         other => panic!("{other:?}"),
-    }
+    };
+    (fx, tenant, bill)
+}
+
+/// Changes an order's comment with plain SQL, as any statement on any connection could.
+fn set_comment_by_sql(
+    conn: &rusqlite::Connection,
+    tenant: TenantId,
+    bill: BillId,
+    comment: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE orders SET comment = ?3 WHERE tenant_id = ?1 AND bill_id = ?2",
+        rusqlite::params![tenant.0, bill.get(), comment],
+    )
+    .map(|_| ())
+    .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_orders_follow_every_write_of_the_writer() {
-    let fx = Fixture::new();
+    let (fx, t, bill) = one_order(SqliteOptions::default(), "cached").await;
     let store = &fx.store;
-    let t = add_tenant(store, "cached").await;
-    let bill = placed(store, &t, "cached@example.com").await;
     // Read twice: the second answer comes from the cache.
     assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
     assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
@@ -770,15 +789,9 @@ async fn cached_orders_follow_every_write_of_the_writer() {
     );
 
     // Any statement the writer runs is seen, not only the store's own order methods.
-    let (tenant, id) = (t.id.0, bill.get());
+    let tenant = t.id;
     store
-        .write(move |c| {
-            c.execute(
-                "UPDATE orders SET comment = 'raw' WHERE tenant_id = ?1 AND bill_id = ?2",
-                [tenant, id],
-            )
-            .map_err(|e| StoreError::Backend(e.to_string()))
-        })
+        .write(move |c| set_comment_by_sql(c, tenant, bill, "raw"))
         .await
         .unwrap();
     assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some("raw"));
@@ -786,11 +799,7 @@ async fn cached_orders_follow_every_write_of_the_writer() {
     // A write that fails is rolled back; the cache still holds what was committed.
     let refused = store
         .write(move |c| {
-            c.execute(
-                "UPDATE orders SET comment = 'undone' WHERE tenant_id = ?1 AND bill_id = ?2",
-                [tenant, id],
-            )
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            set_comment_by_sql(c, tenant, bill, "undone")?;
             Err::<(), _>(StoreError::Backend("refused on purpose".into()))
         })
         .await;
@@ -821,10 +830,8 @@ async fn fired_auto_cancels_reach_cached_orders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_racing_updates_never_keep_a_stale_order() {
-    let fx = Fixture::new();
+    let (fx, t, bill) = one_order(SqliteOptions::default(), "racing").await;
     let store = &fx.store;
-    let t = add_tenant(store, "racing").await;
-    let bill = placed(store, &t, "race@example.com").await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..4)
         .map(|_| {
@@ -858,20 +865,13 @@ async fn reads_racing_updates_never_keep_a_stale_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_process_changing_an_order_is_seen_soon() {
-    let fx = Fixture::new();
+    let (fx, t, bill) = one_order(SqliteOptions::default(), "foreign").await;
     let store = &fx.store;
-    let t = add_tenant(store, "foreign").await;
-    let bill = placed(store, &t, "foreign@example.com").await;
     assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
 
     let other = rusqlite::Connection::open(fx.path()).unwrap();
     other.busy_timeout(Duration::from_secs(5)).unwrap();
-    other
-        .execute(
-            "UPDATE orders SET comment = 'by hand' WHERE tenant_id = ?1 AND bill_id = ?2",
-            [t.id.0, bill.get()],
-        )
-        .unwrap();
+    set_comment_by_sql(&other, t.id, bill, "by hand").unwrap();
     drop(other);
 
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -886,21 +886,15 @@ async fn another_process_changing_an_order_is_seen_soon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_order_cache_can_be_switched_off() {
-    let fx = Fixture::with(SqliteOptions {
+    let uncached = SqliteOptions {
         order_cache: 0,
         ..SqliteOptions::default()
-    });
+    };
+    let (fx, t, bill) = one_order(uncached, "uncached").await;
     let store = &fx.store;
-    let t = add_tenant(store, "uncached").await;
-    let bill = placed(store, &t, "uncached@example.com").await;
     assert_eq!(comment_of(store, t.id, bill).await.as_deref(), Some(""));
     let other = rusqlite::Connection::open(fx.path()).unwrap();
-    other
-        .execute(
-            "UPDATE orders SET comment = 'at once' WHERE tenant_id = ?1 AND bill_id = ?2",
-            [t.id.0, bill.get()],
-        )
-        .unwrap();
+    set_comment_by_sql(&other, t.id, bill, "at once").unwrap();
     assert_eq!(
         comment_of(store, t.id, bill).await.as_deref(),
         Some("at once")
