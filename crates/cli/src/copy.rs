@@ -158,8 +158,6 @@ async fn copy_between(
     outcome
 }
 
-/// Turns a stopped copy into the error the command ends with: refusals caused by the options
-/// are usage errors (exit 2), everything else a failure (exit 1).
 /// A copy reads and writes each order once: caching them would only cost memory.
 fn uncached() -> SqliteOptions {
     SqliteOptions {
@@ -168,6 +166,8 @@ fn uncached() -> SqliteOptions {
     }
 }
 
+/// Turns a stopped copy into the error the command ends with: refusals caused by the options
+/// are usage errors (exit 2), everything else a failure (exit 1).
 fn explain(stopped: Stopped, from: &Database, to: &Database) -> anyhow::Error {
     let route = format!("copying {} to {}", from.describe(), to.describe());
     match stopped {

@@ -93,9 +93,7 @@ impl RequestLimits {
             timeout: config.request_timeout,
         }
     }
-}
 
-impl RequestLimits {
     /// Runs `handle` when a slot is free, within the request timeout; 503 otherwise.
     async fn admit(&self, handle: impl Future<Output = Response>) -> Response {
         let Ok(_slot) = self.in_flight.try_acquire() else {
